@@ -1,0 +1,91 @@
+//! Command-line front end. The only code besides `rsatls::stream` that touches
+//! sockets, the clock or OS entropy.
+
+mod args;
+pub(crate) mod certgen;
+mod connect;
+mod demo;
+mod serve;
+
+use std::process::ExitCode;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+pub(crate) const USAGE: &str = "\
+rsatls: a hardened TLS 1.2 engine for RSA key exchange (AES-GCM suites only)
+
+USAGE:
+    rsatls demo
+        Runs a client and a server in memory from a fixed seed (no files, no
+        network) and prints the five steps of RSA key transport on the real bytes.
+
+    rsatls serve [--listen ADDR] [--cert FILE --key FILE] [--http] [--allow-no-ems]
+        Serves TLS 1.2 on ADDR (default 127.0.0.1:4433; port 0 picks one).
+        Prints `listening on ADDR` and `pin sha256//BASE64` on stdout once ready.
+        Without --cert/--key, uses a fresh 2048-bit key and a self-signed
+        certificate for localhost, 127.0.0.1 and ::1. Echoes application data, or
+        with --http answers each HTTP request with a small page.
+
+    rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE) [--servername NAME]
+        Like `openssl s_client -quiet`: stdin is sent, received data goes to
+        stdout; at stdin EOF sends close_notify and reads until the peer closes.
+        SNI is HOST unless HOST is an IP address or --servername is given.
+
+EXIT CODES:
+    0 success, 1 TLS or I/O failure (alert named on stderr), 2 usage error
+";
+
+/// Runs one command and maps its outcome to the documented exit codes.
+pub(crate) fn run(args: &[String]) -> ExitCode {
+    let result = match args.first().map(String::as_str) {
+        Some("demo") => args::expect_no_more(&args[1..])
+            .map_err(Failure::Usage)
+            .and_then(|()| demo::run()),
+        Some("serve") => serve::run(&args[1..]),
+        Some("connect") => connect::run(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(Failure::Usage(format!("unknown command `{other}`"))),
+        None => Err(Failure::Usage("a command is required".into())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("rsatls: {msg}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(msg)) => {
+            eprintln!("rsatls: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Why a command failed.
+pub(crate) enum Failure {
+    /// Bad arguments: exit code 2.
+    Usage(String),
+    /// A TLS or I/O failure: exit code 1.
+    Runtime(String),
+}
+
+/// Describes an I/O error, naming the TLS alert where there is one.
+pub(crate) fn describe(e: &std::io::Error) -> String {
+    match rsatls::stream::tls_error(e) {
+        Some(tls) => match tls.alert() {
+            Some(alert) => format!("TLS error: {tls} (alert: {alert})"),
+            None => format!("TLS error: {tls}"),
+        },
+        None => format!("I/O error: {e}"),
+    }
+}
+
+/// A fresh RNG seeded from the operating system, one per connection.
+pub(crate) fn os_rng() -> Result<ChaCha20Rng, Failure> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| Failure::Runtime(format!("no OS entropy: {e}")))?;
+    Ok(ChaCha20Rng::from_seed(seed))
+}

@@ -1,0 +1,365 @@
+//! The client's handshake state machine.
+//!
+//! ```text
+//!   ClientHello        -->
+//!                      <--  ServerHello, Certificate, ServerHelloDone
+//!   ClientKeyExchange
+//!   [ChangeCipherSpec]
+//!   Finished           -->
+//!                      <--  [ChangeCipherSpec], Finished
+//! ```
+
+use std::sync::Arc;
+
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use super::server::unexpected;
+use super::{Connection, Core, HandshakeInfo, Input, Role, sealed};
+use crate::config::{ClientConfig, ServerAuth};
+use crate::crypto::RsaPublicKey;
+use crate::error::{CertificateError, Error, Misbehavior};
+use crate::key_schedule::{FinishedLabel, MasterSecret, SECRET_LEN};
+use crate::msgs::enums::{
+    AlertDescription, AlertLevel, CipherSuite, Compression, ExtensionType, ProtocolVersion,
+};
+use crate::msgs::extensions::{Extension, ServerNameEntry};
+use crate::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
+use crate::pki;
+use crate::record::RecordKey;
+use crate::rsa_kx::{self, MAX_RSA_BITS, MIN_RSA_BITS};
+use crate::suites::{self, Suite};
+
+/// The client side's state. Use [`ClientConnection`](super::ClientConnection).
+pub struct Client {
+    config: Arc<ClientConfig>,
+    state: State,
+    /// What the ClientHello offered, to hold the ServerHello to it.
+    offered_sni: bool,
+    server_name: Option<String>,
+}
+
+impl sealed::Sealed for Client {}
+
+enum State {
+    ExpectServerHello { client_random: [u8; 32] },
+    ExpectCertificate(Negotiated),
+    ExpectServerHelloDone(Negotiated, Box<dyn RsaPublicKey>),
+    ExpectChangeCipherSpec(Keyed),
+    ExpectFinished(Keyed),
+    Established,
+    Failed,
+}
+
+struct Negotiated {
+    suite: &'static Suite,
+    client_random: [u8; 32],
+    server_random: [u8; 32],
+    ems: bool,
+    secure_renegotiation: bool,
+    chain: Vec<Vec<u8>>,
+}
+
+struct Keyed {
+    neg: Negotiated,
+    master: MasterSecret,
+    server_key: Option<RecordKey>,
+}
+
+impl Connection<Client> {
+    /// A new client connection; its ClientHello is queued at once.
+    ///
+    /// `server_name` is sent as SNI (RFC 6066); pass `None` for an IP address.
+    /// Every random byte comes from `rng`.
+    pub fn new(
+        config: Arc<ClientConfig>,
+        server_name: Option<&str>,
+        rng: impl CryptoRng + Send + 'static,
+    ) -> Result<Self, Error> {
+        if let Some(name) = server_name {
+            let ok = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+                && !name.ends_with('.');
+            if !ok {
+                return Err(Error::Config("server name is not a DNS host name"));
+            }
+        }
+        let mut core = Core::new(&config.common, Box::new(rng));
+        let client_random = core.random::<32>();
+        let mut cipher_suites: Vec<CipherSuite> =
+            config.common.suites.iter().map(|s| s.id).collect();
+        // RFC 5746 §3.4: signal secure renegotiation with the SCSV.
+        cipher_suites.push(CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+        let mut extensions = Vec::new();
+        if let Some(name) = server_name {
+            extensions.push(Extension::ServerName(vec![ServerNameEntry {
+                name_type: 0,
+                name: name.as_bytes().to_vec(),
+            }]));
+        }
+        // RFC 7627 §5.1: always offered.
+        extensions.push(Extension::ExtendedMasterSecret);
+        let hello = HandshakeMessage::ClientHello(ClientHello {
+            client_version: ProtocolVersion::TLSV1_2,
+            random: client_random,
+            session_id: Vec::new(),
+            cipher_suites,
+            compression_methods: vec![Compression::NULL],
+            extensions: Some(extensions),
+        });
+        core.send_handshake(&[&hello])?;
+        let role = Client {
+            config,
+            state: State::ExpectServerHello { client_random },
+            offered_sni: server_name.is_some(),
+            server_name: server_name.map(str::to_owned),
+        };
+        Ok(Self::from_parts(core, role))
+    }
+}
+
+#[allow(private_interfaces)]
+impl Role for Client {
+    fn handle(&mut self, core: &mut Core, input: Input<'_>) -> Result<(), Error> {
+        // RFC 5246 §7.4.1.1: a HelloRequest during a handshake is ignored and is not
+        // part of the transcript; after it, we decline with no_renegotiation.
+        if let Input::Handshake(HandshakeMessage::HelloRequest, _) = input {
+            if core.established {
+                core.send_alert(AlertLevel::WARNING, AlertDescription::NO_RENEGOTIATION);
+            }
+            return Ok(());
+        }
+        let state = core::mem::replace(&mut self.state, State::Failed);
+        self.state = match (state, input) {
+            (
+                State::ExpectServerHello { client_random },
+                Input::Handshake(HandshakeMessage::ServerHello(sh), raw),
+            ) => {
+                core.transcript.extend_from_slice(raw);
+                State::ExpectCertificate(self.server_hello(&sh, client_random)?)
+            }
+            (
+                State::ExpectCertificate(mut neg),
+                Input::Handshake(HandshakeMessage::Certificate(chain), raw),
+            ) => {
+                core.transcript.extend_from_slice(raw);
+                let key = self.verify_server(core, &chain)?;
+                neg.chain = chain;
+                State::ExpectServerHelloDone(neg, key)
+            }
+            (
+                State::ExpectServerHelloDone(neg, key),
+                Input::Handshake(HandshakeMessage::ServerHelloDone, raw),
+            ) => {
+                core.transcript.extend_from_slice(raw);
+                State::ExpectChangeCipherSpec(client_flight(core, neg, key.as_ref())?)
+            }
+            (State::ExpectChangeCipherSpec(mut keyed), Input::ChangeCipherSpec) => {
+                if let Some(key) = keyed.server_key.take() {
+                    core.activate_read_key(key);
+                }
+                State::ExpectFinished(keyed)
+            }
+            (State::ExpectFinished(keyed), Input::Handshake(HandshakeMessage::Finished(vd), _)) => {
+                self.finished(core, keyed, &vd)?;
+                State::Established
+            }
+            (state, input) => {
+                let expected = state.expecting();
+                self.state = state;
+                return Err(unexpected(expected, &input));
+            }
+        };
+        Ok(())
+    }
+
+    fn expecting(&self) -> &'static str {
+        self.state.expecting()
+    }
+}
+
+impl State {
+    fn expecting(&self) -> &'static str {
+        match self {
+            Self::ExpectServerHello { .. } => "ServerHello",
+            Self::ExpectCertificate(_) => "Certificate",
+            Self::ExpectServerHelloDone(..) => "ServerHelloDone",
+            Self::ExpectChangeCipherSpec(_) => "ChangeCipherSpec",
+            Self::ExpectFinished(_) => "Finished",
+            Self::Established => "application data",
+            Self::Failed => "nothing (failed)",
+        }
+    }
+}
+
+impl Client {
+    fn server_hello(&self, sh: &ServerHello, client_random: [u8; 32]) -> Result<Negotiated, Error> {
+        let common = &self.config.common;
+        // We offered only TLS 1.2.
+        if sh.server_version != ProtocolVersion::TLSV1_2 {
+            return Err(Error::ProtocolVersion);
+        }
+        // RFC 5246 §7.4.1.3: the suite must be one the client offered.
+        let suite = suites::find(sh.cipher_suite)
+            .filter(|s| common.suites.contains(s))
+            .ok_or(Error::PeerMisbehaved(Misbehavior::IllegalParameter(
+                "server chose a suite we did not offer",
+            )))?;
+        if sh.compression_method != Compression::NULL {
+            return Err(Error::PeerMisbehaved(Misbehavior::IllegalParameter(
+                "server chose compression",
+            )));
+        }
+        // RFC 5246 §7.4.1.4: an extension type the client did not offer is fatal.
+        for ext in sh.extensions.as_deref().unwrap_or(&[]) {
+            let offered = match ext {
+                Extension::ServerName(names) => self.offered_sni && names.is_empty(),
+                Extension::ExtendedMasterSecret | Extension::RenegotiationInfo(_) => true,
+                Extension::Alpn(_) | Extension::Unknown(..) => false,
+            };
+            if !offered {
+                return Err(Error::PeerMisbehaved(Misbehavior::UnsolicitedExtension));
+            }
+        }
+        // RFC 5746 §3.4: on an initial handshake renegotiated_connection MUST be empty.
+        let secure_renegotiation = match sh.extension(ExtensionType::RENEGOTIATION_INFO) {
+            Some(Extension::RenegotiationInfo(v)) if !v.is_empty() => {
+                return Err(Error::PeerMisbehaved(Misbehavior::BadRenegotiationInfo));
+            }
+            Some(_) => true,
+            None => false,
+        };
+        // RFC 7627 §5.2: a client that requires EMS aborts without it.
+        let ems = sh
+            .extension(ExtensionType::EXTENDED_MASTER_SECRET)
+            .is_some();
+        if !ems && common.require_ems {
+            return Err(Error::HandshakeFailure(
+                "server does not support Extended Master Secret",
+            ));
+        }
+        Ok(Negotiated {
+            suite,
+            client_random,
+            server_random: sh.random,
+            ems,
+            secure_renegotiation,
+            chain: Vec::new(),
+        })
+    }
+
+    /// Authenticates the server's leaf and loads its RSA key.
+    fn verify_server(
+        &self,
+        core: &Core,
+        chain: &[Vec<u8>],
+    ) -> Result<Box<dyn RsaPublicKey>, Error> {
+        let leaf = chain
+            .first()
+            .ok_or(Error::BadCertificate(CertificateError::Malformed))?;
+        let info = pki::rsa_key_from_certificate(leaf).map_err(Error::BadCertificate)?;
+        let trusted = match &self.config.auth {
+            ServerAuth::Pins(pins) => {
+                let pin = pki::pin_of_spki(core.provider.as_ref(), &info.spki_der);
+                pin.matches_any(pins)
+            }
+            ServerAuth::TrustedCertificates(certs) => certs.iter().any(|c| c == leaf),
+            ServerAuth::DangerousAcceptAnyKeyForTestingOnly => true,
+        };
+        if !trusted {
+            return Err(Error::BadCertificate(CertificateError::NotTrusted));
+        }
+        let key = core
+            .provider
+            .rsa_public_key(&info.modulus, &info.exponent)
+            .map_err(|_| Error::BadCertificate(CertificateError::Malformed))?;
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&key.modulus_bits()) {
+            return Err(Error::BadCertificate(CertificateError::KeySize));
+        }
+        Ok(key)
+    }
+
+    fn finished(&self, core: &mut Core, keyed: Keyed, verify_data: &[u8; 12]) -> Result<(), Error> {
+        let Keyed { neg, master, .. } = keyed;
+        let expected = master.verify_data(
+            core.provider.as_ref(),
+            FinishedLabel::Server,
+            core.transcript_hash(neg.suite).as_ref(),
+        );
+        // RFC 5246 §7.4.9: recipients MUST verify verify_data; compared in constant time.
+        if !bool::from(expected.ct_eq(verify_data)) {
+            return Err(Error::DecryptError);
+        }
+        core.complete(HandshakeInfo {
+            suite: neg.suite,
+            extended_master_secret: neg.ems,
+            secure_renegotiation: neg.secure_renegotiation,
+            server_name: self.server_name.clone(),
+            peer_certificates: neg.chain,
+        });
+        Ok(())
+    }
+}
+
+/// ClientKeyExchange, ChangeCipherSpec and Finished.
+fn client_flight(
+    core: &mut Core,
+    neg: Negotiated,
+    server_key: &dyn RsaPublicKey,
+) -> Result<Keyed, Error> {
+    // RFC 5246 §7.4.7.1: client_version (the version offered) ‖ 46 random bytes.
+    let mut premaster = Zeroizing::new([0u8; SECRET_LEN]);
+    premaster[..2].copy_from_slice(&ProtocolVersion::TLSV1_2.0.to_be_bytes());
+    core.rng.fill_bytes(&mut premaster[2..]);
+    let encrypted = rsa_kx::encrypt_premaster(server_key, &premaster, core.rng.as_mut())?;
+    if let (Some(log), Some(head)) = (&core.key_log, encrypted.first_chunk::<8>()) {
+        // NSS key log: "RSA <first 8 bytes of the encrypted premaster> <premaster>".
+        log.log("RSA", head, &premaster[..]);
+    }
+    core.send_handshake(&[&HandshakeMessage::ClientKeyExchange(encrypted)])?;
+
+    let provider = core.provider.clone();
+    let master = match neg.ems {
+        true => {
+            let session_hash = core.transcript_hash(neg.suite);
+            MasterSecret::extended(
+                provider.as_ref(),
+                neg.suite.hash,
+                &premaster,
+                session_hash.as_ref(),
+            )
+        }
+        false => MasterSecret::legacy(
+            provider.as_ref(),
+            neg.suite.hash,
+            &premaster,
+            &neg.client_random,
+            &neg.server_random,
+        ),
+    };
+    core.log_master_secret(&neg.client_random, &master);
+    let block = master.key_block(
+        provider.as_ref(),
+        neg.suite,
+        &neg.client_random,
+        &neg.server_random,
+    );
+    let client_key = core.record_key(neg.suite, &block.client)?;
+    let server_key = core.record_key(neg.suite, &block.server)?;
+    core.send_change_cipher_spec(client_key)?;
+    let verify_data = master.verify_data(
+        provider.as_ref(),
+        FinishedLabel::Client,
+        core.transcript_hash(neg.suite).as_ref(),
+    );
+    core.send_handshake(&[&HandshakeMessage::Finished(verify_data)])?;
+    Ok(Keyed {
+        neg,
+        master,
+        server_key: Some(server_key),
+    })
+}

@@ -1,0 +1,737 @@
+//! The sans-I/O connection: framing, record protection, alerts and events,
+//! shared by both sides. The handshake state machines live in `client` and
+//! `server`; they never see raw records, only typed messages.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use rand_core::CryptoRng;
+
+use crate::config::{Common, KeyLog};
+use crate::crypto::{CryptoProvider, HashOutput};
+use crate::error::Error;
+use crate::key_schedule::{DirectionKeys, MasterSecret};
+use crate::msgs::alert::Alert;
+use crate::msgs::enums::{AlertDescription, AlertLevel, ContentType, ProtocolVersion};
+use crate::msgs::handshake::{HANDSHAKE_HEADER_LEN, HandshakeMessage};
+use crate::msgs::record::{HEADER_LEN, MAX_CIPHERTEXT, MAX_PLAINTEXT, RecordHeader};
+use crate::record::{self, MAX_RECORD_LEN, RecordKey};
+use crate::suites::Suite;
+
+mod client;
+mod server;
+
+pub use client::Client;
+pub use server::Server;
+
+/// A client connection.
+pub type ClientConnection = Connection<Client>;
+
+/// A server connection.
+pub type ServerConnection = Connection<Server>;
+
+/// Consecutive empty records and warning alerts tolerated before the connection
+/// is closed (the "SSL death alert" denial of service, CVE-2016-8610).
+pub const MAX_EMPTY_RUN: u32 = 32;
+
+/// Bytes of protected application data `write_app_data` will queue before it
+/// asks the caller to drain with `write_tls` first.
+pub const MAX_PENDING_OUTPUT: usize = 4 * (MAX_PLAINTEXT + HEADER_LEN + record::OVERHEAD);
+
+/// What the connection has to tell its caller.
+#[non_exhaustive]
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// Both Finished messages were exchanged and verified: application data may flow.
+    HandshakeComplete(&'a HandshakeInfo),
+    /// Decrypted application data. The slice is valid until the next call on the
+    /// connection.
+    ApplicationData(&'a [u8]),
+    /// The peer sent close_notify: a clean end of its data. Nothing more is read.
+    PeerClosed,
+}
+
+/// What was negotiated.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandshakeInfo {
+    /// The cipher suite.
+    pub suite: &'static Suite,
+    /// Whether Extended Master Secret (RFC 7627) is in use. `false` only when the
+    /// configuration allowed peers without it.
+    pub extended_master_secret: bool,
+    /// Whether the peer signalled secure renegotiation (RFC 5746).
+    pub secure_renegotiation: bool,
+    /// The server name the client asked for (SNI), if any.
+    pub server_name: Option<String>,
+    /// The server's certificate chain, leaf first (client side only).
+    pub peer_certificates: Vec<Vec<u8>>,
+}
+
+/// A TLS 1.2 connection, client or server, with no I/O of its own.
+///
+/// Bytes from the peer go in through [`read_tls`](Self::read_tls), events come out
+/// of [`poll_event`](Self::poll_event), bytes for the peer come out of
+/// [`write_tls`](Self::write_tls), and application data goes in through
+/// [`write_app_data`](Self::write_app_data). Every random byte comes from the RNG
+/// given at construction. The caller's loop:
+///
+/// ```
+/// use std::sync::Arc;
+/// use rand_chacha::ChaCha20Rng;
+/// use rand_core::SeedableRng;
+/// use rsatls::{ClientConfig, ClientConnection, Endpoint, Error, Event, ServerAuth, ServerConfig, ServerConnection};
+///
+/// /// Moves everything `from` has to send into `to`: the loop a caller runs over a
+/// /// socket, with the socket replaced by a buffer.
+/// fn deliver(from: &mut impl Endpoint, to: &mut impl Endpoint, received: &mut Vec<u8>) -> Result<(), Error> {
+///     let mut wire = [0u8; 4096];
+///     while from.wants_write() {
+///         let n = from.write_tls(&mut wire);
+///         let mut off = 0;
+///         while off < n {
+///             off += to.read_tls(&wire[off..n])?;
+///             while let Some(event) = to.poll_event()? {
+///                 match event {
+///                     Event::HandshakeComplete(info) => println!("negotiated {}", info.suite.name),
+///                     Event::ApplicationData(data) => received.extend_from_slice(data),
+///                     Event::PeerClosed => println!("clean close"),
+///                     _ => {}
+///                 }
+///             }
+///         }
+///     }
+///     Ok(())
+/// }
+///
+/// let provider = rsatls::crypto::rustcrypto::default_provider();
+/// let server_config = ServerConfig::from_pem_or_der(
+///     provider.clone(),
+///     include_bytes!("../../tests/data/rsa2048.cert.pem"),
+///     include_bytes!("../../tests/data/rsa2048.key.pem"),
+/// )?;
+/// let pins = rsatls::pki::parse_pins(include_str!("../../tests/data/rsa2048.pin"))?;
+/// let client_config = ClientConfig::new(provider, ServerAuth::Pins(pins));
+///
+/// let mut client = ClientConnection::new(Arc::new(client_config), Some("localhost"), ChaCha20Rng::seed_from_u64(1))?;
+/// let mut server = ServerConnection::new(Arc::new(server_config), ChaCha20Rng::seed_from_u64(2));
+///
+/// let (mut at_client, mut at_server) = (Vec::new(), Vec::new());
+/// while !client.is_established() {
+///     deliver(&mut client, &mut server, &mut at_server)?;
+///     deliver(&mut server, &mut client, &mut at_client)?;
+/// }
+/// client.write_app_data(b"hello")?;
+/// client.send_close_notify();
+/// deliver(&mut client, &mut server, &mut at_server)?;
+/// assert_eq!(at_server, b"hello");
+/// # Ok::<(), rsatls::Error>(())
+/// ```
+pub struct Connection<R: Role> {
+    core: Core,
+    role: R,
+}
+
+/// The object-safe face of a connection, for code that drives either side.
+pub trait Endpoint {
+    /// See [`Connection::read_tls`].
+    fn read_tls(&mut self, input: &[u8]) -> Result<usize, Error>;
+    /// See [`Connection::poll_event`].
+    fn poll_event(&mut self) -> Result<Option<Event<'_>>, Error>;
+    /// See [`Connection::write_tls`].
+    fn write_tls(&mut self, out: &mut [u8]) -> usize;
+    /// See [`Connection::wants_write`].
+    fn wants_write(&self) -> bool;
+    /// See [`Connection::write_app_data`].
+    fn write_app_data(&mut self, data: &[u8]) -> Result<usize, Error>;
+    /// See [`Connection::send_close_notify`].
+    fn send_close_notify(&mut self);
+    /// See [`Connection::handle_eof`].
+    fn handle_eof(&mut self) -> Result<(), Error>;
+    /// See [`Connection::is_established`].
+    fn is_established(&self) -> bool;
+}
+
+impl<R: Role> Connection<R> {
+    pub(crate) fn from_parts(core: Core, role: R) -> Self {
+        Self { core, role }
+    }
+
+    /// Feeds bytes received from the peer and returns how many were taken.
+    ///
+    /// At most one maximum-size record is buffered: when this returns less than
+    /// `input.len()`, drain [`poll_event`](Self::poll_event) and call again with the
+    /// rest. Returns the sticky error once the connection has failed.
+    pub fn read_tls(&mut self, input: &[u8]) -> Result<usize, Error> {
+        self.core.check()?;
+        Ok(self.core.buffer_input(input))
+    }
+
+    /// Processes buffered input until it yields an event or needs more bytes.
+    ///
+    /// On a protocol error the matching alert is queued for
+    /// [`write_tls`](Self::write_tls), and this and every later call return the error.
+    pub fn poll_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        self.core.check()?;
+        match self.process() {
+            Ok(None) => Ok(None),
+            Ok(Some(Pending::HandshakeComplete)) => {
+                Ok(self.core.info.as_ref().map(Event::HandshakeComplete))
+            }
+            Ok(Some(Pending::Data(range))) => {
+                Ok(Some(Event::ApplicationData(&self.core.incoming[range])))
+            }
+            Ok(Some(Pending::PeerClosed)) => Ok(Some(Event::PeerClosed)),
+            Err(e) => Err(self.core.fail(e)),
+        }
+    }
+
+    /// Moves bytes for the peer into `out`; returns how many were written.
+    pub fn write_tls(&mut self, out: &mut [u8]) -> usize {
+        self.core.drain_output(out)
+    }
+
+    /// Appends every pending byte for the peer to `out`.
+    pub fn write_tls_into(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.core.outgoing[self.core.out_start..]);
+        self.core.outgoing.clear();
+        self.core.out_start = 0;
+    }
+
+    /// Whether bytes are waiting for [`write_tls`](Self::write_tls).
+    pub fn wants_write(&self) -> bool {
+        self.core.out_start < self.core.outgoing.len()
+    }
+
+    /// Protects application data for the peer and returns how much was taken.
+    ///
+    /// Takes everything unless about 64 KiB of output is already pending, in which
+    /// case it takes less (possibly zero) and the caller drains
+    /// [`write_tls`](Self::write_tls) first. Fails with [`Error::NotConnected`]
+    /// before the handshake completes or after close_notify was sent.
+    pub fn write_app_data(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.core.check()?;
+        if !self.core.established || self.core.sent_close {
+            return Err(Error::NotConnected);
+        }
+        let mut taken = 0;
+        for chunk in data.chunks(MAX_PLAINTEXT) {
+            if self.core.outgoing.len() - self.core.out_start >= MAX_PENDING_OUTPUT {
+                break;
+            }
+            if let Err(e) = self.core.send_record(ContentType::APPLICATION_DATA, chunk) {
+                return Err(self.core.fail(e));
+            }
+            taken += chunk.len();
+        }
+        Ok(taken)
+    }
+
+    /// Queues a close_notify alert. Application data can no longer be written;
+    /// keep reading until [`Event::PeerClosed`].
+    pub fn send_close_notify(&mut self) {
+        if !self.core.sent_close && self.core.error.is_none() {
+            self.core
+                .send_alert(AlertLevel::WARNING, AlertDescription::CLOSE_NOTIFY);
+            self.core.sent_close = true;
+        }
+    }
+
+    /// Tells the connection that the transport reached end of file.
+    ///
+    /// A clean end (after the peer's close_notify) is `Ok`; anything else is a
+    /// truncation and returns [`Error::UnexpectedEof`].
+    pub fn handle_eof(&mut self) -> Result<(), Error> {
+        self.core.check()?;
+        match self.core.peer_closed {
+            true => Ok(()),
+            false => Err(self.core.fail(Error::UnexpectedEof)),
+        }
+    }
+
+    /// Whether the handshake has completed.
+    pub fn is_established(&self) -> bool {
+        self.core.established
+    }
+
+    /// What was negotiated, once the handshake has completed.
+    pub fn handshake_info(&self) -> Option<&HandshakeInfo> {
+        self.core.info.as_ref()
+    }
+
+    /// The error the connection failed with, if it has.
+    pub fn error(&self) -> Option<&Error> {
+        self.core.error.as_ref()
+    }
+
+    fn process(&mut self) -> Result<Option<Pending>, Error> {
+        loop {
+            if let Some(ev) = self.core.pending.take() {
+                return Ok(Some(ev));
+            }
+            if self.core.peer_closed {
+                return Ok(None);
+            }
+            if let Some(raw) = self.core.next_handshake_message()? {
+                let msg = HandshakeMessage::decode(&raw)?;
+                self.role
+                    .handle(&mut self.core, Input::Handshake(msg, &raw))?;
+                continue;
+            }
+            let Some((typ, range)) = self.core.next_record()? else {
+                return Ok(None);
+            };
+            match typ {
+                ContentType::HANDSHAKE => {
+                    // RFC 5246 §6.2.1: zero-length Handshake fragments MUST NOT be sent.
+                    if range.is_empty() {
+                        return Err(Error::Decode("empty handshake fragment"));
+                    }
+                    let total = self.core.hs_buf.len() - self.core.hs_start + range.len();
+                    if total > self.core.max_handshake_size + HANDSHAKE_HEADER_LEN {
+                        return Err(too_large());
+                    }
+                    let Core {
+                        hs_buf, incoming, ..
+                    } = &mut self.core;
+                    hs_buf.extend_from_slice(&incoming[range]);
+                    self.core.empty_run = 0;
+                }
+                ContentType::CHANGE_CIPHER_SPEC => {
+                    // RFC 5246 §7.1: the message consists of a single byte of value 1.
+                    if self.core.incoming[range] != [1] {
+                        return Err(Error::Decode("ChangeCipherSpec is not the single byte 1"));
+                    }
+                    // A CCS may not split a handshake message: the key change would
+                    // land in its middle.
+                    if self.core.hs_start != self.core.hs_buf.len() {
+                        return Err(Error::UnexpectedMessage {
+                            expected: "rest of a handshake message",
+                            got: "ChangeCipherSpec",
+                        });
+                    }
+                    self.core.empty_run = 0;
+                    self.role.handle(&mut self.core, Input::ChangeCipherSpec)?;
+                }
+                ContentType::ALERT => {
+                    if let Some(ev) = self.core.handle_alert(range)? {
+                        return Ok(Some(ev));
+                    }
+                }
+                _ => {
+                    // Application data (other types were refused by the record layer).
+                    if !self.core.established {
+                        return Err(Error::UnexpectedMessage {
+                            expected: self.role.expecting(),
+                            got: "application data",
+                        });
+                    }
+                    if self.core.hs_start != self.core.hs_buf.len() {
+                        return Err(Error::UnexpectedMessage {
+                            expected: "rest of a handshake message",
+                            got: "application data",
+                        });
+                    }
+                    if range.is_empty() {
+                        self.core.note_empty()?;
+                        continue;
+                    }
+                    self.core.empty_run = 0;
+                    return Ok(Some(Pending::Data(range)));
+                }
+            }
+        }
+    }
+}
+
+impl<R: Role> Endpoint for Connection<R> {
+    fn read_tls(&mut self, input: &[u8]) -> Result<usize, Error> {
+        Connection::read_tls(self, input)
+    }
+    fn poll_event(&mut self) -> Result<Option<Event<'_>>, Error> {
+        Connection::poll_event(self)
+    }
+    fn write_tls(&mut self, out: &mut [u8]) -> usize {
+        Connection::write_tls(self, out)
+    }
+    fn wants_write(&self) -> bool {
+        Connection::wants_write(self)
+    }
+    fn write_app_data(&mut self, data: &[u8]) -> Result<usize, Error> {
+        Connection::write_app_data(self, data)
+    }
+    fn send_close_notify(&mut self) {
+        Connection::send_close_notify(self)
+    }
+    fn handle_eof(&mut self) -> Result<(), Error> {
+        Connection::handle_eof(self)
+    }
+    fn is_established(&self) -> bool {
+        Connection::is_established(self)
+    }
+}
+
+impl<R: Role> core::fmt::Debug for Connection<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("state", &self.role.expecting())
+            .field("established", &self.core.established)
+            .field("error", &self.core.error)
+            .finish_non_exhaustive()
+    }
+}
+
+fn too_large() -> Error {
+    Error::PeerMisbehaved(crate::error::Misbehavior::IllegalParameter(
+        "handshake message exceeds the configured maximum",
+    ))
+}
+
+pub(crate) enum Pending {
+    HandshakeComplete,
+    Data(Range<usize>),
+    PeerClosed,
+}
+
+/// What a handshake state machine is handed.
+pub(crate) enum Input<'a> {
+    /// A decoded handshake message and its encoding (for the transcript).
+    Handshake(HandshakeMessage, &'a [u8]),
+    /// A ChangeCipherSpec record.
+    ChangeCipherSpec,
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A side's handshake state machine. Implemented by [`Client`] and [`Server`] only.
+#[allow(private_interfaces)]
+pub trait Role: sealed::Sealed {
+    #[doc(hidden)]
+    fn handle(&mut self, core: &mut Core, input: Input<'_>) -> Result<(), Error>;
+    #[doc(hidden)]
+    fn expecting(&self) -> &'static str;
+}
+
+/// State shared by both sides.
+pub struct Core {
+    pub(crate) provider: Arc<dyn CryptoProvider>,
+    pub(crate) rng: Box<dyn CryptoRng + Send>,
+    pub(crate) key_log: Option<Arc<dyn KeyLog>>,
+    max_handshake_size: usize,
+
+    incoming: Vec<u8>,
+    in_start: usize,
+    hs_buf: Vec<u8>,
+    hs_start: usize,
+    read_key: Option<RecordKey>,
+    /// Before the first ClientHello is processed, a server accepts any {03,xx}
+    /// record version (RFC 5246 Appendix E.1).
+    pub(crate) lenient_record_version: bool,
+
+    outgoing: Vec<u8>,
+    out_start: usize,
+    write_key: Option<RecordKey>,
+
+    /// Every handshake message so far, for the Finished and EMS hashes.
+    pub(crate) transcript: Vec<u8>,
+
+    pub(crate) established: bool,
+    pub(crate) info: Option<HandshakeInfo>,
+    pending: Option<Pending>,
+    peer_closed: bool,
+    sent_close: bool,
+    empty_run: u32,
+    error: Option<Error>,
+}
+
+impl Core {
+    pub(crate) fn new(common: &Common, rng: Box<dyn CryptoRng + Send>) -> Self {
+        Self {
+            provider: common.provider.clone(),
+            rng,
+            key_log: common.key_log.clone(),
+            max_handshake_size: common.max_handshake_size,
+            incoming: Vec::with_capacity(MAX_RECORD_LEN),
+            in_start: 0,
+            hs_buf: Vec::new(),
+            hs_start: 0,
+            read_key: None,
+            lenient_record_version: false,
+            outgoing: Vec::new(),
+            out_start: 0,
+            write_key: None,
+            transcript: Vec::new(),
+            established: false,
+            info: None,
+            pending: None,
+            peer_closed: false,
+            sent_close: false,
+            empty_run: 0,
+            error: None,
+        }
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a fatal error (the first one wins) and queues its alert.
+    fn fail(&mut self, err: Error) -> Error {
+        if self.error.is_none() {
+            if let Some(desc) = err.alert() {
+                let level = match desc {
+                    AlertDescription::CLOSE_NOTIFY => AlertLevel::WARNING,
+                    _ => AlertLevel::FATAL,
+                };
+                if !(self.sent_close && desc == AlertDescription::CLOSE_NOTIFY) {
+                    self.send_alert(level, desc);
+                }
+            }
+            self.error = Some(err);
+            // Nothing more will be read; drop buffered input and secrets early.
+            self.read_key = None;
+            self.transcript.clear();
+        }
+        self.error.clone().unwrap_or(Error::Internal("error lost"))
+    }
+
+    fn buffer_input(&mut self, input: &[u8]) -> usize {
+        if self.in_start > 0 {
+            self.incoming.copy_within(self.in_start.., 0);
+            self.incoming.truncate(self.incoming.len() - self.in_start);
+            self.in_start = 0;
+        }
+        let take = input.len().min(MAX_RECORD_LEN - self.incoming.len());
+        self.incoming.extend_from_slice(&input[..take]);
+        take
+    }
+
+    fn drain_output(&mut self, out: &mut [u8]) -> usize {
+        let pending = &self.outgoing[self.out_start..];
+        let n = pending.len().min(out.len());
+        out[..n].copy_from_slice(&pending[..n]);
+        self.out_start += n;
+        if self.out_start == self.outgoing.len() {
+            self.outgoing.clear();
+            self.out_start = 0;
+        }
+        n
+    }
+
+    /// Takes the next whole record from the input buffer, decrypting it in place
+    /// when read protection is on. Returns its type and the plaintext's range.
+    fn next_record(&mut self) -> Result<Option<(ContentType, Range<usize>)>, Error> {
+        let avail = &self.incoming[self.in_start..];
+        let Some(header) = avail.first_chunk::<HEADER_LEN>() else {
+            return Ok(None);
+        };
+        let header = RecordHeader::decode(header)?;
+        // RFC 5246 Appendix E.1: the ClientHello's record may carry any {03,xx};
+        // everything else must be TLS 1.2.
+        let version_ok = match self.lenient_record_version {
+            true => header.version.0 >> 8 == 3,
+            false => header.version == ProtocolVersion::TLSV1_2,
+        };
+        if !version_ok {
+            return Err(Error::ProtocolVersion);
+        }
+        match header.typ {
+            ContentType::HANDSHAKE
+            | ContentType::ALERT
+            | ContentType::CHANGE_CIPHER_SPEC
+            | ContentType::APPLICATION_DATA => {}
+            // RFC 5246 §6: an unexpected record type gets unexpected_message.
+            _ => {
+                return Err(Error::UnexpectedMessage {
+                    expected: "a known record type",
+                    got: "unknown record type",
+                });
+            }
+        }
+        let len = usize::from(header.len);
+        // RFC 5246 §6.2.1, §6.2.3: 2^14 for plaintext, 2^14 + 2048 for ciphertext.
+        let limit = match self.read_key {
+            Some(_) => MAX_CIPHERTEXT,
+            None => MAX_PLAINTEXT,
+        };
+        if len > limit {
+            return Err(Error::RecordOverflow);
+        }
+        if avail.len() < HEADER_LEN + len {
+            return Ok(None);
+        }
+        let start = self.in_start + HEADER_LEN;
+        self.in_start = start + len;
+        let range = start..start + len;
+        match &mut self.read_key {
+            None => Ok(Some((header.typ, range))),
+            Some(key) => {
+                let inner = key.open(header.typ, &mut self.incoming[range])?;
+                Ok(Some((header.typ, start + inner.start..start + inner.end)))
+            }
+        }
+    }
+
+    /// Pops one complete handshake message (header included) from the
+    /// reassembly buffer.
+    fn next_handshake_message(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        let avail = &self.hs_buf[self.hs_start..];
+        let Some(&[_, a, b, c]) = avail.first_chunk::<HANDSHAKE_HEADER_LEN>() else {
+            return Ok(None);
+        };
+        let len = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+        if len > self.max_handshake_size {
+            return Err(too_large());
+        }
+        let Some(raw) = avail.get(..HANDSHAKE_HEADER_LEN + len) else {
+            return Ok(None);
+        };
+        let raw = raw.to_vec();
+        self.hs_start += raw.len();
+        if self.hs_start == self.hs_buf.len() {
+            self.hs_buf.clear();
+            self.hs_start = 0;
+        }
+        Ok(Some(raw))
+    }
+
+    fn handle_alert(&mut self, range: Range<usize>) -> Result<Option<Pending>, Error> {
+        // RFC 5246 §6.2.1: zero-length Alert fragments MUST NOT be sent.
+        let alert = Alert::decode(&self.incoming[range])?;
+        match (alert.level, alert.description) {
+            // §7.2.1: close_notify ends the peer's data; whatever follows is ignored.
+            (_, AlertDescription::CLOSE_NOTIFY) => {
+                self.peer_closed = true;
+                self.read_key = None;
+                Ok(Some(Pending::PeerClosed))
+            }
+            (AlertLevel::WARNING, _) => {
+                self.note_empty()?;
+                Ok(None)
+            }
+            // §7.2: a fatal alert terminates the connection immediately; unknown
+            // levels are treated as fatal.
+            (_, desc) => Err(Error::AlertReceived(desc)),
+        }
+    }
+
+    fn note_empty(&mut self) -> Result<(), Error> {
+        self.empty_run += 1;
+        match self.empty_run > MAX_EMPTY_RUN {
+            true => Err(Error::TooManyEmptyRecords),
+            false => Ok(()),
+        }
+    }
+
+    /// Writes one record, protected when write keys are on.
+    fn send_record(&mut self, typ: ContentType, fragment: &[u8]) -> Result<(), Error> {
+        match &mut self.write_key {
+            Some(key) => key.seal(typ, fragment, &mut self.outgoing),
+            None => {
+                record::write_plain(typ, ProtocolVersion::TLSV1_2, fragment, &mut self.outgoing);
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn send_alert(&mut self, level: AlertLevel, desc: AlertDescription) {
+        let alert = Alert {
+            level,
+            description: desc,
+        }
+        .encode();
+        // An alert can only fail to seal at the absolute sequence limit, where the
+        // connection is already over.
+        let _ = self.send_record(ContentType::ALERT, &alert);
+    }
+
+    /// Encodes handshake messages into as few records as possible, adding them to
+    /// the transcript.
+    pub(crate) fn send_handshake(&mut self, msgs: &[&HandshakeMessage]) -> Result<(), Error> {
+        let start = self.transcript.len();
+        for m in msgs {
+            m.encode(&mut self.transcript);
+        }
+        let end = self.transcript.len();
+        let mut at = start;
+        while at < end {
+            let next = (at + MAX_PLAINTEXT).min(end);
+            let fragment = self.transcript[at..next].to_vec();
+            self.send_record(ContentType::HANDSHAKE, &fragment)?;
+            at = next;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn send_change_cipher_spec(&mut self, key: RecordKey) -> Result<(), Error> {
+        self.send_record(ContentType::CHANGE_CIPHER_SPEC, &[1])?;
+        self.write_key = Some(key);
+        Ok(())
+    }
+
+    pub(crate) fn activate_read_key(&mut self, key: RecordKey) {
+        self.read_key = Some(key);
+    }
+
+    pub(crate) fn transcript_hash(&self, suite: &Suite) -> HashOutput {
+        self.provider.hash(suite.hash, &self.transcript)
+    }
+
+    pub(crate) fn random<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        self.rng.fill_bytes(&mut out);
+        out
+    }
+
+    /// Builds the record key for one direction.
+    pub(crate) fn record_key(
+        &self,
+        suite: &Suite,
+        keys: &DirectionKeys,
+    ) -> Result<RecordKey, Error> {
+        let aead = self
+            .provider
+            .aead_key(suite.aead, keys.key())
+            .map_err(|_| Error::Internal("AEAD key setup failed"))?;
+        Ok(RecordKey::new(aead, keys.salt))
+    }
+
+    pub(crate) fn log_master_secret(&self, client_random: &[u8; 32], master: &MasterSecret) {
+        if let Some(log) = &self.key_log {
+            log.log("CLIENT_RANDOM", client_random, master.as_bytes());
+        }
+    }
+
+    /// Marks the handshake complete and queues the event.
+    pub(crate) fn complete(&mut self, info: HandshakeInfo) {
+        self.established = true;
+        self.info = Some(info);
+        self.pending = Some(Pending::HandshakeComplete);
+        // The transcript is not needed again: no renegotiation, no resumption.
+        self.transcript = Vec::new();
+    }
+
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn set_sequence_numbers(&mut self, read: u64, write: u64) {
+        if let Some(k) = &mut self.read_key {
+            k.set_seq(read);
+        }
+        if let Some(k) = &mut self.write_key {
+            k.set_seq(write);
+        }
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl<R: Role> Connection<R> {
+    /// Sets both sequence numbers, to reach the 2^24 record limit in tests.
+    #[doc(hidden)]
+    pub fn set_sequence_numbers_for_testing_only(&mut self, read: u64, write: u64) {
+        self.core.set_sequence_numbers(read, write);
+    }
+}

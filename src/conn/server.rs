@@ -1,0 +1,375 @@
+//! The server's handshake state machine.
+//!
+//! ```text
+//!   ClientHello        -->
+//!                      <--  ServerHello, Certificate, ServerHelloDone
+//!   ClientKeyExchange
+//!   [ChangeCipherSpec]
+//!   Finished           -->
+//!                      <--  [ChangeCipherSpec], Finished
+//! ```
+
+use std::sync::Arc;
+
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+
+use super::{Connection, Core, HandshakeInfo, Input, Role, sealed};
+use crate::config::ServerConfig;
+use crate::error::{Error, Misbehavior};
+use crate::key_schedule::{FinishedLabel, MasterSecret, SECRET_LEN};
+use crate::msgs::enums::{
+    AlertDescription, AlertLevel, CipherSuite, Compression, ExtensionType, ProtocolVersion,
+};
+use crate::msgs::extensions::Extension;
+use crate::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
+use crate::record::RecordKey;
+use crate::rsa_kx;
+use crate::suites::Suite;
+
+/// The server side's state. Use [`ServerConnection`](super::ServerConnection).
+pub struct Server {
+    config: Arc<ServerConfig>,
+    state: State,
+}
+
+impl sealed::Sealed for Server {}
+
+enum State {
+    ExpectClientHello,
+    ExpectClientKeyExchange(Negotiated),
+    ExpectChangeCipherSpec(Keyed),
+    ExpectFinished(Keyed),
+    Established,
+    /// Left behind while a handler runs; any error makes it permanent.
+    Failed,
+}
+
+/// What the hellos settled.
+struct Negotiated {
+    suite: &'static Suite,
+    client_random: [u8; 32],
+    server_random: [u8; 32],
+    /// ClientHello.client_version exactly as sent (RFC 5246 §7.4.7.1).
+    client_version: [u8; 2],
+    ems: bool,
+    secure_renegotiation: bool,
+    server_name: Option<String>,
+}
+
+/// After ClientKeyExchange: the master secret and the client's pending read key.
+struct Keyed {
+    neg: Negotiated,
+    master: MasterSecret,
+    client_key: Option<RecordKey>,
+    server_key: RecordKey,
+}
+
+impl Connection<Server> {
+    /// A new server connection that draws every random byte from `rng`.
+    pub fn new(config: Arc<ServerConfig>, rng: impl CryptoRng + Send + 'static) -> Self {
+        let mut core = Core::new(&config.common, Box::new(rng));
+        core.lenient_record_version = true;
+        Self::from_parts(
+            core,
+            Server {
+                config,
+                state: State::ExpectClientHello,
+            },
+        )
+    }
+
+    /// The host name the client asked for (SNI), once its ClientHello is processed.
+    pub fn server_name(&self) -> Option<&str> {
+        match &self.role.state {
+            State::ExpectClientKeyExchange(n) => n.server_name.as_deref(),
+            State::ExpectChangeCipherSpec(k) | State::ExpectFinished(k) => {
+                k.neg.server_name.as_deref()
+            }
+            _ => self
+                .core
+                .info
+                .as_ref()
+                .and_then(|i| i.server_name.as_deref()),
+        }
+    }
+}
+
+#[allow(private_interfaces)]
+impl Role for Server {
+    fn handle(&mut self, core: &mut Core, input: Input<'_>) -> Result<(), Error> {
+        let state = core::mem::replace(&mut self.state, State::Failed);
+        self.state = match (state, input) {
+            (
+                State::ExpectClientHello,
+                Input::Handshake(HandshakeMessage::ClientHello(ch), raw),
+            ) => {
+                core.transcript.extend_from_slice(raw);
+                State::ExpectClientKeyExchange(self.client_hello(core, &ch)?)
+            }
+            (
+                State::ExpectClientKeyExchange(neg),
+                Input::Handshake(HandshakeMessage::ClientKeyExchange(c), raw),
+            ) => {
+                core.transcript.extend_from_slice(raw);
+                State::ExpectChangeCipherSpec(self.client_key_exchange(core, neg, &c)?)
+            }
+            (State::ExpectChangeCipherSpec(mut keyed), Input::ChangeCipherSpec) => {
+                if let Some(key) = keyed.client_key.take() {
+                    core.activate_read_key(key);
+                }
+                State::ExpectFinished(keyed)
+            }
+            (
+                State::ExpectFinished(keyed),
+                Input::Handshake(HandshakeMessage::Finished(vd), raw),
+            ) => {
+                finished(core, keyed, &vd, raw)?;
+                State::Established
+            }
+            // RFC 5746 §4.2 / RFC 5246 §7.2.2: renegotiation is refused with a
+            // warning, and the connection carries on.
+            (State::Established, Input::Handshake(HandshakeMessage::ClientHello(_), _)) => {
+                core.send_alert(AlertLevel::WARNING, AlertDescription::NO_RENEGOTIATION);
+                State::Established
+            }
+            (state, input) => {
+                let expected = state.expecting();
+                self.state = state;
+                return Err(unexpected(expected, &input));
+            }
+        };
+        Ok(())
+    }
+
+    fn expecting(&self) -> &'static str {
+        self.state.expecting()
+    }
+}
+
+impl State {
+    fn expecting(&self) -> &'static str {
+        match self {
+            Self::ExpectClientHello => "ClientHello",
+            Self::ExpectClientKeyExchange(_) => "ClientKeyExchange",
+            Self::ExpectChangeCipherSpec(_) => "ChangeCipherSpec",
+            Self::ExpectFinished(_) => "Finished",
+            Self::Established => "application data",
+            Self::Failed => "nothing (failed)",
+        }
+    }
+}
+
+pub(super) fn unexpected(expected: &'static str, input: &Input<'_>) -> Error {
+    Error::UnexpectedMessage {
+        expected,
+        got: match input {
+            Input::Handshake(m, _) => m.name(),
+            Input::ChangeCipherSpec => "ChangeCipherSpec",
+        },
+    }
+}
+
+impl Server {
+    fn client_hello(&self, core: &mut Core, ch: &ClientHello) -> Result<Negotiated, Error> {
+        let common = &self.config.common;
+        // From here on, every record must carry TLS 1.2 (RFC 5246 Appendix E.1).
+        core.lenient_record_version = false;
+
+        // RFC 5246 Appendix E.1: a higher client_version negotiates our highest (1.2).
+        if ch.client_version < ProtocolVersion::TLSV1_2 {
+            // RFC 7507 §3: a fallback to below our best version is refused.
+            return Err(
+                match ch.cipher_suites.contains(&CipherSuite::TLS_FALLBACK_SCSV) {
+                    true => Error::InappropriateFallback,
+                    false => Error::ProtocolVersion,
+                },
+            );
+        }
+
+        // RFC 5246 §7.4.1.2: the list MUST contain null compression; we use only it.
+        if !ch.compression_methods.contains(&Compression::NULL) {
+            return Err(Error::PeerMisbehaved(Misbehavior::IllegalParameter(
+                "null compression not offered",
+            )));
+        }
+
+        // RFC 5746 §3.6: the SCSV or an *empty* renegotiation_info marks a client
+        // that supports secure renegotiation; a non-empty one on an initial
+        // handshake MUST abort.
+        let mut secure_renegotiation = ch
+            .cipher_suites
+            .contains(&CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+        if let Some(Extension::RenegotiationInfo(v)) =
+            ch.extension(ExtensionType::RENEGOTIATION_INFO)
+        {
+            if !v.is_empty() {
+                return Err(Error::PeerMisbehaved(Misbehavior::BadRenegotiationInfo));
+            }
+            secure_renegotiation = true;
+        }
+
+        // RFC 7627 §5.3: without EMS from the client, a server that requires it aborts.
+        let ems = ch
+            .extension(ExtensionType::EXTENDED_MASTER_SECRET)
+            .is_some();
+        if !ems && common.require_ems {
+            return Err(Error::HandshakeFailure(
+                "client does not support Extended Master Secret",
+            ));
+        }
+
+        // The server's preference wins.
+        let suite = common
+            .suites
+            .iter()
+            .copied()
+            .find(|s| ch.cipher_suites.contains(&s.id))
+            .ok_or(Error::HandshakeFailure("no cipher suite in common"))?;
+
+        let server_name = match ch.extension(ExtensionType::SERVER_NAME) {
+            Some(Extension::ServerName(names)) => host_name(names)?,
+            _ => None,
+        };
+
+        let server_random = core.random::<32>();
+        let mut extensions = Vec::new();
+        if secure_renegotiation {
+            // RFC 5746 §3.6: reply with an empty renegotiation_info.
+            extensions.push(Extension::RenegotiationInfo(Vec::new()));
+        }
+        if ems {
+            extensions.push(Extension::ExtendedMasterSecret);
+        }
+        let hello = HandshakeMessage::ServerHello(ServerHello {
+            server_version: ProtocolVersion::TLSV1_2,
+            random: server_random,
+            // No resumption: an empty session_id says the session won't be cached.
+            session_id: Vec::new(),
+            cipher_suite: suite.id,
+            compression_method: Compression::NULL,
+            extensions: Some(extensions),
+        });
+        let certificate = HandshakeMessage::Certificate(self.config.chain.clone());
+        core.send_handshake(&[&hello, &certificate, &HandshakeMessage::ServerHelloDone])?;
+
+        Ok(Negotiated {
+            suite,
+            client_random: ch.random,
+            server_random,
+            client_version: ch.client_version.0.to_be_bytes(),
+            ems,
+            secure_renegotiation,
+            server_name,
+        })
+    }
+
+    fn client_key_exchange(
+        &self,
+        core: &mut Core,
+        neg: Negotiated,
+        ciphertext: &[u8],
+    ) -> Result<Keyed, Error> {
+        // RFC 5246 §7.4.7.1: generate the random premaster *before* decrypting, so
+        // that the two outcomes cannot be told apart by when randomness is drawn.
+        let fallback = zeroize::Zeroizing::new(core.random::<SECRET_LEN>());
+        let premaster = rsa_kx::decrypt_premaster(
+            self.config.key.0.as_ref(),
+            ciphertext,
+            neg.client_version,
+            &fallback,
+            core.rng.as_mut(),
+        );
+        let provider = core.provider.as_ref();
+        let master = match neg.ems {
+            true => {
+                // RFC 7627 §3: session_hash covers ClientHello .. ClientKeyExchange.
+                let session_hash = core.transcript_hash(neg.suite);
+                MasterSecret::extended(provider, neg.suite.hash, &premaster, session_hash.as_ref())
+            }
+            false => MasterSecret::legacy(
+                provider,
+                neg.suite.hash,
+                &premaster,
+                &neg.client_random,
+                &neg.server_random,
+            ),
+        };
+        core.log_master_secret(&neg.client_random, &master);
+        let block = master.key_block(provider, neg.suite, &neg.client_random, &neg.server_random);
+        let client_key = core.record_key(neg.suite, &block.client)?;
+        let server_key = core.record_key(neg.suite, &block.server)?;
+        Ok(Keyed {
+            neg,
+            master,
+            client_key: Some(client_key),
+            server_key,
+        })
+    }
+}
+
+fn finished(
+    core: &mut Core,
+    keyed: Keyed,
+    verify_data: &[u8; 12],
+    raw: &[u8],
+) -> Result<(), Error> {
+    let Keyed {
+        neg,
+        master,
+        server_key,
+        ..
+    } = keyed;
+    let provider = core.provider.clone();
+    let expected = master.verify_data(
+        provider.as_ref(),
+        FinishedLabel::Client,
+        core.transcript_hash(neg.suite).as_ref(),
+    );
+    // RFC 5246 §7.4.9: recipients MUST verify verify_data; compared in constant time.
+    if !bool::from(expected.ct_eq(verify_data)) {
+        return Err(Error::DecryptError);
+    }
+    core.transcript.extend_from_slice(raw);
+    core.send_change_cipher_spec(server_key)?;
+    let ours = master.verify_data(
+        provider.as_ref(),
+        FinishedLabel::Server,
+        core.transcript_hash(neg.suite).as_ref(),
+    );
+    core.send_handshake(&[&HandshakeMessage::Finished(ours)])?;
+    core.complete(HandshakeInfo {
+        suite: neg.suite,
+        extended_master_secret: neg.ems,
+        secure_renegotiation: neg.secure_renegotiation,
+        server_name: neg.server_name,
+        peer_certificates: Vec::new(),
+    });
+    Ok(())
+}
+
+/// The host_name entry of a server_name extension (RFC 6066 §3), if any.
+fn host_name(names: &[crate::msgs::extensions::ServerNameEntry]) -> Result<Option<String>, Error> {
+    // RFC 6066 §3: at most one name of each type.
+    let mut hosts = names.iter().filter(|n| n.name_type == 0);
+    let Some(first) = hosts.next() else {
+        return Ok(None);
+    };
+    if hosts.next().is_some() {
+        return Err(Error::PeerMisbehaved(Misbehavior::IllegalParameter(
+            "two host names in SNI",
+        )));
+    }
+    // RFC 6066 §3: HostName is ASCII, without a trailing dot.
+    let valid = first
+        .name
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        && first.name.last() != Some(&b'.');
+    match valid {
+        true => Ok(Some(String::from_utf8_lossy(&first.name).into_owned())),
+        false => Err(Error::PeerMisbehaved(Misbehavior::IllegalParameter(
+            "SNI host name is not a DNS name",
+        ))),
+    }
+}

@@ -1,0 +1,165 @@
+//! The one error type, and the one place errors become alerts.
+
+use core::fmt;
+
+use crate::msgs::enums::AlertDescription;
+
+/// Everything that can end a connection.
+///
+/// Every error is fatal and sticky: once a connection has returned one, it keeps
+/// returning the same error and has queued at most one alert (see
+/// [`Error::alert`]). Context strings are static: no error carries secret or
+/// peer-controlled data.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The peer sent bytes that do not decode as the structure expected.
+    Decode(&'static str),
+    /// The peer sent a message that is not allowed in the current state.
+    UnexpectedMessage {
+        /// What the state machine was waiting for.
+        expected: &'static str,
+        /// What arrived instead.
+        got: &'static str,
+    },
+    /// The peer's message decoded but breaks a protocol rule.
+    PeerMisbehaved(Misbehavior),
+    /// No acceptable parameters (suite, compression, EMS) could be agreed.
+    HandshakeFailure(&'static str),
+    /// The peer does not speak TLS 1.2.
+    ProtocolVersion,
+    /// The client signalled a fallback (RFC 7507) to a version below our best.
+    InappropriateFallback,
+    /// The server's certificate or key was refused.
+    BadCertificate(CertificateError),
+    /// A protected record failed to authenticate.
+    BadRecordMac,
+    /// A record exceeded the size limits of RFC 5246 §6.2.
+    RecordOverflow,
+    /// The peer's Finished decrypted but its verify_data is wrong.
+    DecryptError,
+    /// The peer sent a fatal alert.
+    AlertReceived(AlertDescription),
+    /// The peer closed the connection with close_notify.
+    PeerClosed,
+    /// The transport ended without the peer's close_notify: a truncation, not a
+    /// clean close.
+    UnexpectedEof,
+    /// 2^24 records were protected in one direction; the connection was closed
+    /// with close_notify rather than exceed the AES-GCM usage bound.
+    RecordLimitReached,
+    /// Too many consecutive warning alerts or empty records (CVE-2016-8610).
+    TooManyEmptyRecords,
+    /// Application data was offered before the handshake completed or after close.
+    NotConnected,
+    /// An internal failure (a provider error, say). Never caused by peer input alone.
+    Internal(&'static str),
+    /// A configuration or key/certificate loading problem (local, never on the wire).
+    Config(&'static str),
+}
+
+/// Protocol rule violations that map to specific alerts.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Misbehavior {
+    /// The same extension twice in one hello (RFC 5246 §7.4.1.4).
+    DuplicateExtension,
+    /// An extension in ServerHello that the client did not offer (RFC 5246 §7.4.1.4).
+    UnsolicitedExtension,
+    /// A field with a value outside its allowed set.
+    IllegalParameter(&'static str),
+    /// renegotiation_info had the wrong contents (RFC 5746 §3.4, §3.6).
+    BadRenegotiationInfo,
+    /// Extended Master Secret was negotiated and then dropped, or the reverse.
+    EmsMismatch,
+}
+
+/// Why a server's certificate was refused.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertificateError {
+    /// The certificate message or leaf certificate could not be parsed.
+    Malformed,
+    /// The server's key matches no configured pin or trusted certificate.
+    NotTrusted,
+    /// The leaf's key is not an RSA key.
+    NotRsa,
+    /// The RSA key is outside 2048..=8192 bits.
+    KeySize,
+}
+
+impl Error {
+    /// The alert this error sends to the peer, if any.
+    ///
+    /// This is the only place errors are mapped to alerts.
+    pub fn alert(&self) -> Option<AlertDescription> {
+        use AlertDescription as A;
+        Some(match self {
+            Self::Decode(_) => A::DECODE_ERROR,
+            Self::UnexpectedMessage { .. } => A::UNEXPECTED_MESSAGE,
+            Self::PeerMisbehaved(m) => match m {
+                Misbehavior::DuplicateExtension | Misbehavior::IllegalParameter(_) => {
+                    A::ILLEGAL_PARAMETER
+                }
+                Misbehavior::UnsolicitedExtension => A::UNSUPPORTED_EXTENSION,
+                Misbehavior::BadRenegotiationInfo | Misbehavior::EmsMismatch => {
+                    A::HANDSHAKE_FAILURE
+                }
+            },
+            Self::HandshakeFailure(_) => A::HANDSHAKE_FAILURE,
+            Self::ProtocolVersion => A::PROTOCOL_VERSION,
+            Self::InappropriateFallback => A::INAPPROPRIATE_FALLBACK,
+            Self::BadCertificate(c) => match c {
+                CertificateError::Malformed | CertificateError::NotTrusted => A::BAD_CERTIFICATE,
+                CertificateError::NotRsa | CertificateError::KeySize => A::UNSUPPORTED_CERTIFICATE,
+            },
+            Self::BadRecordMac => A::BAD_RECORD_MAC,
+            Self::RecordOverflow => A::RECORD_OVERFLOW,
+            Self::DecryptError => A::DECRYPT_ERROR,
+            Self::TooManyEmptyRecords => A::UNEXPECTED_MESSAGE,
+            Self::RecordLimitReached => A::CLOSE_NOTIFY,
+            Self::Internal(_) => A::INTERNAL_ERROR,
+            // We do not answer a fatal alert, nor a close, with an alert of our own.
+            Self::AlertReceived(_)
+            | Self::PeerClosed
+            | Self::UnexpectedEof
+            | Self::NotConnected
+            | Self::Config(_) => {
+                return None;
+            }
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Decode(what) => write!(f, "decode error: {what}"),
+            Self::UnexpectedMessage { expected, got } => {
+                write!(f, "unexpected message: expected {expected}, got {got}")
+            }
+            Self::PeerMisbehaved(m) => write!(f, "peer misbehaved: {m:?}"),
+            Self::HandshakeFailure(why) => write!(f, "handshake failure: {why}"),
+            Self::ProtocolVersion => f.write_str("peer does not support TLS 1.2"),
+            Self::InappropriateFallback => f.write_str("inappropriate fallback (RFC 7507)"),
+            Self::BadCertificate(c) => write!(f, "server certificate refused: {c:?}"),
+            Self::BadRecordMac => f.write_str("record failed to authenticate (bad_record_mac)"),
+            Self::RecordOverflow => f.write_str("record too large (record_overflow)"),
+            Self::DecryptError => f.write_str("Finished verify_data mismatch (decrypt_error)"),
+            Self::AlertReceived(a) => write!(f, "peer sent fatal alert {a}"),
+            Self::PeerClosed => f.write_str("peer closed the connection"),
+            Self::UnexpectedEof => {
+                f.write_str("connection truncated: end of stream without close_notify")
+            }
+            Self::RecordLimitReached => f.write_str("record sequence limit (2^24) reached"),
+            Self::TooManyEmptyRecords => {
+                f.write_str("too many consecutive empty records or warnings")
+            }
+            Self::NotConnected => f.write_str("connection not established or already closed"),
+            Self::Internal(why) => write!(f, "internal error: {why}"),
+            Self::Config(why) => write!(f, "configuration error: {why}"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}

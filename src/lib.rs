@@ -1,0 +1,34 @@
+//! rsatls: a hardened, sans-I/O TLS 1.2 engine for RSA key transport with the
+//! AES-GCM suites (RFC 5246, RFC 5288), Extended Master Secret (RFC 7627) and
+//! renegotiation_info (RFC 5746).
+//!
+//! The engine ([`ClientConnection`], [`ServerConnection`]) does no I/O and draws
+//! every random byte from an RNG its caller passes in. Cryptography comes through
+//! [`crypto::CryptoProvider`]; [`crypto::rustcrypto`] is the default provider.
+//! [`stream::TlsStream`] adapts a connection to blocking `Read + Write`.
+//!
+//! RSA key transport has no forward secrecy: see the README for the security
+//! stance and what is hardened.
+
+pub mod codec;
+mod config;
+mod conn;
+pub mod crypto;
+mod error;
+mod key_schedule;
+pub mod msgs;
+pub mod pki;
+mod record;
+mod rsa_kx;
+pub mod stream;
+pub mod suites;
+
+pub use config::{
+    ClientConfig, DEFAULT_MAX_HANDSHAKE_SIZE, KeyLog, ServerAuth, ServerConfig, key_log_line,
+};
+pub use conn::{
+    Client, ClientConnection, Connection, Endpoint, Event, HandshakeInfo, MAX_EMPTY_RUN,
+    MAX_PENDING_OUTPUT, Role, Server, ServerConnection,
+};
+pub use error::{CertificateError, Error, Misbehavior};
+pub use record::SEQ_LIMIT;

@@ -1,0 +1,14 @@
+//! The `rsatls` command: `demo`, `serve` and `connect`.
+//!
+//! Output contract (scripts rely on it): diagnostics go to stderr; stdout carries
+//! only data and the lines documented in `--help`; the exit code is 0 on success,
+//! 1 on a TLS or I/O failure (the alert is named on stderr), 2 on a usage error.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    cli::run(&args)
+}

@@ -1,0 +1,255 @@
+//! Handshake messages (RFC 5246 §7.4).
+
+use crate::codec::{LenPrefix, Reader, put_prefixed, put_u16, put_u24};
+use crate::error::Error;
+use crate::msgs::enums::{CipherSuite, Compression, ExtensionType, HandshakeType, ProtocolVersion};
+use crate::msgs::extensions::{self, Extension, decode_extensions, encode_extensions};
+
+/// Length of the handshake message header: type (1) and length (3).
+pub const HANDSHAKE_HEADER_LEN: usize = 4;
+
+/// Most bytes a session_id may have (RFC 5246 §7.4.1.2).
+pub const MAX_SESSION_ID: usize = 32;
+
+/// ClientHello (RFC 5246 §7.4.1.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientHello {
+    /// The highest version the client supports.
+    pub client_version: ProtocolVersion,
+    /// 32 bytes from the client's RNG.
+    pub random: [u8; 32],
+    /// Session to resume; rsatls never resumes, but accepts and ignores one.
+    pub session_id: Vec<u8>,
+    /// Offered suites, in the client's preference order.
+    pub cipher_suites: Vec<CipherSuite>,
+    /// Offered compression methods.
+    pub compression_methods: Vec<Compression>,
+    /// Extensions; `None` when the block is absent entirely.
+    pub extensions: Option<Vec<Extension>>,
+}
+
+impl ClientHello {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let client_version = ProtocolVersion(r.u16("client_version")?);
+        let random = r.array("client random")?;
+        let session_id = r.vec_u8(0, MAX_SESSION_ID, "session_id")?.to_vec();
+        let suites = r.vec_u16(2, 0xfffe, "cipher_suites")?;
+        if suites.len() % 2 != 0 {
+            return Err(Error::Decode("cipher_suites has odd length"));
+        }
+        let mut sr = Reader::new(suites);
+        let mut cipher_suites = Vec::with_capacity(suites.len() / 2);
+        while !sr.is_empty() {
+            cipher_suites.push(CipherSuite(sr.u16("cipher suite")?));
+        }
+        let compression_methods = r
+            .vec_u8(1, 255, "compression_methods")?
+            .iter()
+            .map(|&c| Compression(c))
+            .collect();
+        let extensions = decode_extensions(r)?;
+        Ok(Self {
+            client_version,
+            random,
+            session_id,
+            cipher_suites,
+            compression_methods,
+            extensions,
+        })
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u16(out, self.client_version.0);
+        out.extend_from_slice(&self.random);
+        put_prefixed(out, LenPrefix::U8, |out| {
+            out.extend_from_slice(&self.session_id)
+        });
+        put_prefixed(out, LenPrefix::U16, |out| {
+            for s in &self.cipher_suites {
+                put_u16(out, s.0);
+            }
+        });
+        put_prefixed(out, LenPrefix::U8, |out| {
+            out.extend(self.compression_methods.iter().map(|c| c.0));
+        });
+        encode_extensions(&self.extensions, out);
+    }
+
+    /// Finds an extension of the given type.
+    pub fn extension(&self, typ: ExtensionType) -> Option<&Extension> {
+        extensions::find(&self.extensions, typ)
+    }
+}
+
+/// ServerHello (RFC 5246 §7.4.1.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerHello {
+    /// The negotiated version.
+    pub server_version: ProtocolVersion,
+    /// 32 bytes from the server's RNG.
+    pub random: [u8; 32],
+    /// The session id; rsatls servers send an empty one (no resumption).
+    pub session_id: Vec<u8>,
+    /// The chosen suite.
+    pub cipher_suite: CipherSuite,
+    /// The chosen compression method.
+    pub compression_method: Compression,
+    /// Extensions; `None` when the block is absent entirely.
+    pub extensions: Option<Vec<Extension>>,
+}
+
+impl ServerHello {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            server_version: ProtocolVersion(r.u16("server_version")?),
+            random: r.array("server random")?,
+            session_id: r.vec_u8(0, MAX_SESSION_ID, "session_id")?.to_vec(),
+            cipher_suite: CipherSuite(r.u16("cipher_suite")?),
+            compression_method: Compression(r.u8("compression_method")?),
+            extensions: decode_extensions(r)?,
+        })
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u16(out, self.server_version.0);
+        out.extend_from_slice(&self.random);
+        put_prefixed(out, LenPrefix::U8, |out| {
+            out.extend_from_slice(&self.session_id)
+        });
+        put_u16(out, self.cipher_suite.0);
+        out.push(self.compression_method.0);
+        encode_extensions(&self.extensions, out);
+    }
+
+    /// Finds an extension of the given type.
+    pub fn extension(&self, typ: ExtensionType) -> Option<&Extension> {
+        extensions::find(&self.extensions, typ)
+    }
+}
+
+/// A handshake message, decoded by type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandshakeMessage {
+    /// HelloRequest (§7.4.1.1), empty.
+    HelloRequest,
+    /// ClientHello (§7.4.1.2).
+    ClientHello(ClientHello),
+    /// ServerHello (§7.4.1.3).
+    ServerHello(ServerHello),
+    /// Certificate (§7.4.2): the chain, leaf first.
+    Certificate(Vec<Vec<u8>>),
+    /// ServerHelloDone (§7.4.5), empty.
+    ServerHelloDone,
+    /// ClientKeyExchange for RSA (§7.4.7.1): the encrypted premaster secret.
+    ClientKeyExchange(Vec<u8>),
+    /// Finished (§7.4.9): verify_data.
+    Finished([u8; 12]),
+    /// Any other type, valid TLS or not; no rsatls state accepts one.
+    Other(HandshakeType, Vec<u8>),
+}
+
+impl HandshakeMessage {
+    /// The message's type code.
+    pub fn typ(&self) -> HandshakeType {
+        match self {
+            Self::HelloRequest => HandshakeType::HELLO_REQUEST,
+            Self::ClientHello(_) => HandshakeType::CLIENT_HELLO,
+            Self::ServerHello(_) => HandshakeType::SERVER_HELLO,
+            Self::Certificate(_) => HandshakeType::CERTIFICATE,
+            Self::ServerHelloDone => HandshakeType::SERVER_HELLO_DONE,
+            Self::ClientKeyExchange(_) => HandshakeType::CLIENT_KEY_EXCHANGE,
+            Self::Finished(_) => HandshakeType::FINISHED,
+            Self::Other(t, _) => *t,
+        }
+    }
+
+    /// Decodes one whole message (header included); trailing bytes are an error.
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        let typ = HandshakeType(r.u8("handshake type")?);
+        let body = r.vec_u24(0, usize::MAX, "handshake body")?;
+        r.finish("bytes after handshake message")?;
+        Self::decode_body(typ, body)
+    }
+
+    /// Decodes a message body of type `typ`; trailing bytes are an error.
+    pub fn decode_body(typ: HandshakeType, body: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(body);
+        let msg = match typ {
+            HandshakeType::HELLO_REQUEST => Self::HelloRequest,
+            HandshakeType::CLIENT_HELLO => Self::ClientHello(ClientHello::decode(&mut r)?),
+            HandshakeType::SERVER_HELLO => Self::ServerHello(ServerHello::decode(&mut r)?),
+            HandshakeType::CERTIFICATE => {
+                // certificate_list<0..2^24-1>; ASN.1Cert<1..2^24-1>.
+                let mut list = Reader::new(r.vec_u24(0, 0xff_ffff, "certificate_list")?);
+                let mut certs = Vec::new();
+                while !list.is_empty() {
+                    certs.push(list.vec_u24(1, 0xff_ffff, "certificate")?.to_vec());
+                }
+                Self::Certificate(certs)
+            }
+            HandshakeType::SERVER_HELLO_DONE => Self::ServerHelloDone,
+            HandshakeType::CLIENT_KEY_EXCHANGE => {
+                // §7.4.7.1: EncryptedPreMasterSecret is a public-key-encrypted<0..2^16-1>.
+                // Its length is *not* checked against the key here: a wrong length
+                // must look like any other bad premaster (handled in rsa_kx).
+                Self::ClientKeyExchange(r.vec_u16(0, 0xffff, "encrypted premaster")?.to_vec())
+            }
+            HandshakeType::FINISHED => Self::Finished(r.array("verify_data")?),
+            other => Self::Other(other, r.rest().to_vec()),
+        };
+        r.finish("handshake message has trailing bytes")?;
+        Ok(msg)
+    }
+
+    /// Appends the message, header included.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.typ().0);
+        put_prefixed(out, LenPrefix::U24, |out| match self {
+            Self::HelloRequest | Self::ServerHelloDone => {}
+            Self::ClientHello(ch) => ch.encode(out),
+            Self::ServerHello(sh) => sh.encode(out),
+            Self::Certificate(certs) => put_prefixed(out, LenPrefix::U24, |out| {
+                for c in certs {
+                    put_u24(out, c.len());
+                    out.extend_from_slice(c);
+                }
+            }),
+            Self::ClientKeyExchange(c) => {
+                put_prefixed(out, LenPrefix::U16, |out| out.extend_from_slice(c))
+            }
+            Self::Finished(v) => out.extend_from_slice(v),
+            Self::Other(_, body) => out.extend_from_slice(body),
+        });
+    }
+
+    /// The encoding as a new vector.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+
+    /// A static name for diagnostics.
+    pub fn name(&self) -> &'static str {
+        handshake_name(self.typ())
+    }
+}
+
+/// A static name for a handshake type, for diagnostics.
+pub fn handshake_name(typ: HandshakeType) -> &'static str {
+    match typ {
+        HandshakeType::HELLO_REQUEST => "HelloRequest",
+        HandshakeType::CLIENT_HELLO => "ClientHello",
+        HandshakeType::SERVER_HELLO => "ServerHello",
+        HandshakeType::NEW_SESSION_TICKET => "NewSessionTicket",
+        HandshakeType::CERTIFICATE => "Certificate",
+        HandshakeType::SERVER_KEY_EXCHANGE => "ServerKeyExchange",
+        HandshakeType::CERTIFICATE_REQUEST => "CertificateRequest",
+        HandshakeType::SERVER_HELLO_DONE => "ServerHelloDone",
+        HandshakeType::CERTIFICATE_VERIFY => "CertificateVerify",
+        HandshakeType::CLIENT_KEY_EXCHANGE => "ClientKeyExchange",
+        HandshakeType::FINISHED => "Finished",
+        _ => "unknown handshake message",
+    }
+}

@@ -1,0 +1,229 @@
+//! End-to-end handshakes between the rsatls client and server, in memory.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use rsatls::suites::{TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_GCM_SHA384};
+use rsatls::{CertificateError, Error};
+
+#[test]
+fn both_suites_complete_and_carry_data_both_ways() {
+    for suite in [
+        &TLS_RSA_WITH_AES_128_GCM_SHA256,
+        &TLS_RSA_WITH_AES_256_GCM_SHA384,
+    ] {
+        let client_log = Arc::new(MemoryKeyLog::default());
+        let server_log = Arc::new(MemoryKeyLog::default());
+        let mut c = client(
+            client_config("rsa2048")
+                .with_suites(&[suite])
+                .unwrap()
+                .with_key_log(client_log.clone()),
+            1,
+        );
+        let mut s = server(server_config("rsa2048").with_key_log(server_log.clone()), 2);
+        let t = handshake(&mut c, &mut s).unwrap();
+        assert_eq!(
+            t.flights.len(),
+            4,
+            "ClientHello, server flight, client flight, server Finished"
+        );
+        let [Ev::Complete(ci)] = t.client_events.as_slice() else {
+            panic!("{:?}", t.client_events)
+        };
+        let [Ev::Complete(si)] = t.server_events.as_slice() else {
+            panic!("{:?}", t.server_events)
+        };
+        assert_eq!(ci.suite, suite);
+        assert_eq!(si.suite, suite);
+        assert!(ci.extended_master_secret && si.extended_master_secret);
+        assert!(ci.secure_renegotiation && si.secure_renegotiation);
+        assert_eq!(si.server_name.as_deref(), Some("localhost"));
+        let master = client_log.secret("CLIENT_RANDOM").unwrap();
+        assert_eq!(Some(master), server_log.secret("CLIENT_RANDOM"));
+
+        // Application data both ways, including a multi-record message.
+        let big: Vec<u8> = (0..70_000u32).map(|i| i as u8).collect();
+        // write_app_data takes at most MAX_PENDING_OUTPUT before asking for a drain.
+        let mut sent = 0;
+        let mut got = Vec::new();
+        while sent < big.len() {
+            let n = c.write_app_data(&big[sent..]).unwrap();
+            assert!(n > 0 && n <= rsatls::MAX_PENDING_OUTPUT);
+            sent += n;
+            got.extend(feed(&mut s, &take_output(&mut c), 777).unwrap());
+        }
+        assert_eq!(concat_data(&got), big);
+        s.write_app_data(b"pong").unwrap();
+        assert_eq!(
+            feed(&mut c, &take_output(&mut s), 5).unwrap(),
+            vec![Ev::Data(b"pong".to_vec())]
+        );
+
+        // A clean close each way.
+        c.send_close_notify();
+        assert_eq!(
+            feed(&mut s, &take_output(&mut c), 100).unwrap(),
+            vec![Ev::Closed]
+        );
+        assert_eq!(s.handle_eof(), Ok(()));
+        s.send_close_notify();
+        assert_eq!(
+            feed(&mut c, &take_output(&mut s), 100).unwrap(),
+            vec![Ev::Closed]
+        );
+        assert_eq!(c.handle_eof(), Ok(()));
+    }
+}
+
+fn concat_data(events: &[Ev]) -> Vec<u8> {
+    events
+        .iter()
+        .flat_map(|e| match e {
+            Ev::Data(d) => d.clone(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn byte_at_a_time_delivery_gives_the_same_transcript() {
+    let whole = handshake(
+        &mut client(client_config("rsa2048"), 7),
+        &mut server(server_config("rsa2048"), 8),
+    )
+    .unwrap();
+    for (c2s, s2c) in [(1, 1), (1, 4096), (3, 17), (5, 5), (16389, 1)] {
+        let pieces = handshake_chunked(
+            &mut client(client_config("rsa2048"), 7),
+            &mut server(server_config("rsa2048"), 8),
+            c2s,
+            s2c,
+        )
+        .unwrap();
+        assert_eq!(pieces, whole, "chunks {c2s}/{s2c}");
+    }
+}
+
+#[test]
+fn truncation_is_not_a_clean_close() {
+    let mut c = client(client_config("rsa2048"), 1);
+    let mut s = server(server_config("rsa2048"), 2);
+    handshake(&mut c, &mut s).unwrap();
+    assert_eq!(s.handle_eof(), Err(Error::UnexpectedEof));
+    // Sticky.
+    assert_eq!(s.write_app_data(b"x"), Err(Error::UnexpectedEof));
+}
+
+#[test]
+fn a_client_pinned_to_another_key_refuses_the_server_before_key_exchange() {
+    let mut c = client(client_config("other2048"), 1);
+    let mut s = server(server_config("rsa2048"), 2);
+    let err = handshake(&mut c, &mut s).unwrap_err();
+    assert_eq!(err, Error::BadCertificate(CertificateError::NotTrusted));
+    // The client's only output after the server flight is a fatal bad_certificate.
+    assert_eq!(take_output(&mut c), [21, 3, 3, 0, 2, 2, 42]);
+}
+
+#[test]
+fn application_data_before_the_handshake_is_refused() {
+    let mut c = client(client_config("rsa2048"), 1);
+    assert_eq!(c.write_app_data(b"early"), Err(Error::NotConnected));
+    let mut s = server(server_config("rsa2048"), 2);
+    // An application_data record as the very first thing a server sees.
+    let err = feed(&mut s, &[23, 3, 3, 0, 1, 0], 100).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::UnexpectedMessage {
+                got: "application data",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(take_output(&mut s), [21, 3, 3, 0, 2, 2, 10]);
+    // Sticky: the same error again, and no further output.
+    assert_eq!(s.read_tls(&[22]), Err(err));
+    assert!(!s.wants_write());
+}
+
+/// Re-encodes the ClientHello in a client's first flight after `edit`.
+fn edit_client_hello(
+    flight: &[u8],
+    edit: impl FnOnce(&mut rsatls::msgs::handshake::ClientHello),
+) -> Vec<u8> {
+    use rsatls::msgs::handshake::HandshakeMessage;
+    let HandshakeMessage::ClientHello(mut ch) = HandshakeMessage::decode(&flight[5..]).unwrap()
+    else {
+        panic!("not a ClientHello")
+    };
+    edit(&mut ch);
+    let body = HandshakeMessage::ClientHello(ch).to_bytes();
+    let mut out = flight[..3].to_vec();
+    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+#[test]
+fn a_hello_altered_in_transit_fails_finished_even_without_ems() {
+    use rsatls::msgs::enums::ExtensionType;
+    // Both sides allow legacy peers; an attacker strips EMS from the ClientHello.
+    // The master secret then depends only on the randoms, so both sides derive the
+    // same keys, and only the Finished check over the transcript catches the edit:
+    // the server's Finished decrypts but does not verify (decrypt_error).
+    let mut c = client(client_config("rsa2048").with_allow_no_ems(true), 1);
+    let mut s = server(server_config("rsa2048").with_allow_no_ems(true), 2);
+    let hello = edit_client_hello(&take_output(&mut c), |ch| {
+        ch.extensions
+            .as_mut()
+            .unwrap()
+            .retain(|e| e.ext_type() != ExtensionType::EXTENDED_MASTER_SECRET);
+    });
+    feed(&mut s, &hello, usize::MAX).unwrap();
+    feed(&mut c, &take_output(&mut s), usize::MAX).unwrap();
+    let err = feed(&mut s, &take_output(&mut c), usize::MAX).unwrap_err();
+    assert_eq!(err, Error::DecryptError);
+    assert_eq!(take_output(&mut s), [21, 3, 3, 0, 2, 2, 51]);
+}
+
+#[test]
+fn a_server_requiring_ems_refuses_a_client_without_it() {
+    use rsatls::msgs::enums::ExtensionType;
+    let strip = |ch: &mut rsatls::msgs::handshake::ClientHello| {
+        ch.extensions
+            .as_mut()
+            .unwrap()
+            .retain(|e| e.ext_type() != ExtensionType::EXTENDED_MASTER_SECRET)
+    };
+    let mut c = client(client_config("rsa2048"), 1);
+    let mut s = server(server_config("rsa2048"), 2);
+    let hello = edit_client_hello(&take_output(&mut c), strip);
+    assert!(matches!(
+        feed(&mut s, &hello, usize::MAX),
+        Err(Error::HandshakeFailure(_))
+    ));
+    assert_eq!(take_output(&mut s), [21, 3, 3, 0, 2, 2, 40]);
+
+    // Allowed: the handshake proceeds and the session is marked as legacy.
+    let mut s = server(server_config("rsa2048").with_allow_no_ems(true), 2);
+    let mut c = client(client_config("rsa2048").with_allow_no_ems(true), 1);
+    let hello = edit_client_hello(&take_output(&mut c), strip);
+    feed(&mut s, &hello, usize::MAX).unwrap();
+    let flight = take_output(&mut s);
+    // The ServerHello does not claim EMS.
+    let sh = rsatls::msgs::handshake::HandshakeMessage::decode(
+        &flight[5..5 + 4 + usize::from(flight[8])],
+    )
+    .unwrap();
+    let rsatls::msgs::handshake::HandshakeMessage::ServerHello(sh) = sh else {
+        panic!()
+    };
+    assert!(
+        sh.extension(ExtensionType::EXTENDED_MASTER_SECRET)
+            .is_none()
+    );
+}
