@@ -9,8 +9,8 @@ mod common;
 use common::*;
 use rsatls::suites::{Suite, TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_GCM_SHA384};
 
-const CLIENT_SEED: u64 = 0x0c11_e47;
-const SERVER_SEED: u64 = 0x05e2_7e2;
+const CLIENT_SEED: u64 = 0xc11e47;
+const SERVER_SEED: u64 = 0x5e27e2;
 
 /// One line per flight: `C` or `S`, then the bytes in hex.
 fn transcript(suite: &'static Suite) -> String {

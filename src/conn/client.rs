@@ -23,6 +23,7 @@ use crate::error::{CertificateError, Error, Misbehavior};
 use crate::key_schedule::{FinishedLabel, MasterSecret, SECRET_LEN};
 use crate::msgs::enums::{
     AlertDescription, AlertLevel, CipherSuite, Compression, ExtensionType, ProtocolVersion,
+    SignatureScheme,
 };
 use crate::msgs::extensions::{Extension, ServerNameEntry};
 use crate::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
@@ -30,6 +31,20 @@ use crate::pki;
 use crate::record::RecordKey;
 use crate::rsa_kx::{self, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::suites::{self, Suite};
+
+/// Signatures the client accepts on the server's chain. rsatls authenticates the
+/// server by its key (pin or trusted certificate), so this only steers which
+/// chain a server picks.
+const SIGNATURE_SCHEMES: [SignatureScheme; 8] = [
+    SignatureScheme::RSA_PSS_RSAE_SHA256,
+    SignatureScheme::RSA_PSS_RSAE_SHA384,
+    SignatureScheme::RSA_PSS_RSAE_SHA512,
+    SignatureScheme::RSA_PKCS1_SHA256,
+    SignatureScheme::RSA_PKCS1_SHA384,
+    SignatureScheme::RSA_PKCS1_SHA512,
+    SignatureScheme::ECDSA_SECP256R1_SHA256,
+    SignatureScheme::ECDSA_SECP384R1_SHA384,
+];
 
 /// The client side's state. Use [`ClientConnection`](super::ClientConnection).
 pub struct Client {
@@ -103,6 +118,9 @@ impl Connection<Client> {
         }
         // RFC 7627 §5.1: always offered.
         extensions.push(Extension::ExtendedMasterSecret);
+        // RFC 5246 §7.4.1.4.1: without this a server must assume SHA-1 signatures on
+        // its chain, which OpenSSL 3 refuses at its default security level.
+        extensions.push(Extension::SignatureAlgorithms(SIGNATURE_SCHEMES.to_vec()));
         let hello = HandshakeMessage::ClientHello(ClientHello {
             client_version: ProtocolVersion::TLSV1_2,
             random: client_random,
@@ -128,6 +146,8 @@ impl Role for Client {
         // RFC 5246 §7.4.1.1: a HelloRequest during a handshake is ignored and is not
         // part of the transcript; after it, we decline with no_renegotiation.
         if let Input::Handshake(HandshakeMessage::HelloRequest, _) = input {
+            // Counted towards the empty-record cap either way (CVE-2016-8610).
+            core.note_empty()?;
             if core.established {
                 core.send_alert(AlertLevel::WARNING, AlertDescription::NO_RENEGOTIATION);
             }
@@ -219,7 +239,9 @@ impl Client {
             let offered = match ext {
                 Extension::ServerName(names) => self.offered_sni && names.is_empty(),
                 Extension::ExtendedMasterSecret | Extension::RenegotiationInfo(_) => true,
-                Extension::Alpn(_) | Extension::Unknown(..) => false,
+                Extension::Alpn(_) | Extension::SignatureAlgorithms(_) | Extension::Unknown(..) => {
+                    false
+                }
             };
             if !offered {
                 return Err(Error::PeerMisbehaved(Misbehavior::UnsolicitedExtension));

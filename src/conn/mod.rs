@@ -501,6 +501,11 @@ impl Core {
     }
 
     fn buffer_input(&mut self, input: &[u8]) -> usize {
+        // RFC 5246 §7.2.1: after close_notify, whatever the peer sends is ignored;
+        // swallow it rather than let a full buffer stall the caller.
+        if self.peer_closed {
+            return input.len();
+        }
         if self.in_start > 0 {
             self.incoming.copy_within(self.in_start.., 0);
             self.incoming.truncate(self.incoming.len() - self.in_start);
@@ -620,7 +625,7 @@ impl Core {
         }
     }
 
-    fn note_empty(&mut self) -> Result<(), Error> {
+    pub(crate) fn note_empty(&mut self) -> Result<(), Error> {
         self.empty_run += 1;
         match self.empty_run > MAX_EMPTY_RUN {
             true => Err(Error::TooManyEmptyRecords),

@@ -130,6 +130,9 @@ impl Role for Server {
             // RFC 5746 §4.2 / RFC 5246 §7.2.2: renegotiation is refused with a
             // warning, and the connection carries on.
             (State::Established, Input::Handshake(HandshakeMessage::ClientHello(_), _)) => {
+                // Refusals count towards the empty-record cap, so a peer cannot make
+                // us answer an endless stream of renegotiation attempts.
+                core.note_empty()?;
                 core.send_alert(AlertLevel::WARNING, AlertDescription::NO_RENEGOTIATION);
                 State::Established
             }

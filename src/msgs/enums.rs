@@ -164,6 +164,8 @@ wire_enum! {
     ExtensionType(u16) {
         /// server_name (RFC 6066 §3)
         SERVER_NAME = 0,
+        /// signature_algorithms (RFC 5246 §7.4.1.4.1)
+        SIGNATURE_ALGORITHMS = 13,
         /// application_layer_protocol_negotiation (RFC 7301)
         ALPN = 16,
         /// extended_master_secret (RFC 7627 §5.1)
@@ -192,5 +194,27 @@ wire_enum! {
     Compression(u8) {
         /// null
         NULL = 0,
+    }
+}
+
+wire_enum! {
+    /// SignatureAndHashAlgorithm as one code point (RFC 5246 §7.4.1.4.1, RFC 8446 §4.2.3).
+    SignatureScheme(u16) {
+        /// rsa_pkcs1_sha256
+        RSA_PKCS1_SHA256 = 0x0401,
+        /// rsa_pkcs1_sha384
+        RSA_PKCS1_SHA384 = 0x0501,
+        /// rsa_pkcs1_sha512
+        RSA_PKCS1_SHA512 = 0x0601,
+        /// ecdsa_secp256r1_sha256
+        ECDSA_SECP256R1_SHA256 = 0x0403,
+        /// ecdsa_secp384r1_sha384
+        ECDSA_SECP384R1_SHA384 = 0x0503,
+        /// rsa_pss_rsae_sha256
+        RSA_PSS_RSAE_SHA256 = 0x0804,
+        /// rsa_pss_rsae_sha384
+        RSA_PSS_RSAE_SHA384 = 0x0805,
+        /// rsa_pss_rsae_sha512
+        RSA_PSS_RSAE_SHA512 = 0x0806,
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::codec::{LenPrefix, Reader, put_prefixed, put_u16};
 use crate::error::{Error, Misbehavior};
-use crate::msgs::enums::ExtensionType;
+use crate::msgs::enums::{ExtensionType, SignatureScheme};
 
 /// Most extensions a single hello may carry before we call it abuse. Real hellos
 /// carry fewer than 30; the bound keeps the duplicate check cheap.
@@ -30,6 +30,9 @@ pub enum Extension {
     RenegotiationInfo(Vec<u8>),
     /// application_layer_protocol_negotiation (RFC 7301 §3.1).
     Alpn(Vec<Vec<u8>>),
+    /// signature_algorithms (RFC 5246 §7.4.1.4.1): which signatures the client
+    /// can accept on the server's certificate chain.
+    SignatureAlgorithms(Vec<SignatureScheme>),
     /// Any other extension, kept verbatim.
     Unknown(ExtensionType, Vec<u8>),
 }
@@ -42,6 +45,7 @@ impl Extension {
             Self::ExtendedMasterSecret => ExtensionType::EXTENDED_MASTER_SECRET,
             Self::RenegotiationInfo(_) => ExtensionType::RENEGOTIATION_INFO,
             Self::Alpn(_) => ExtensionType::ALPN,
+            Self::SignatureAlgorithms(_) => ExtensionType::SIGNATURE_ALGORITHMS,
             Self::Unknown(t, _) => *t,
         }
     }
@@ -57,6 +61,19 @@ impl Extension {
                 Self::RenegotiationInfo(b.vec_u8(0, 255, "renegotiation_info")?.to_vec())
             }
             ExtensionType::ALPN => Self::Alpn(decode_alpn(&mut b)?),
+            ExtensionType::SIGNATURE_ALGORITHMS => {
+                // supported_signature_algorithms<2..2^16-2>, two bytes each.
+                let list = b.vec_u16(2, 0xfffe, "signature_algorithms")?;
+                if list.len() % 2 != 0 {
+                    return Err(Error::Decode("signature_algorithms has odd length"));
+                }
+                let mut r = Reader::new(list);
+                let mut schemes = Vec::with_capacity(list.len() / 2);
+                while !r.is_empty() {
+                    schemes.push(SignatureScheme(r.u16("signature scheme")?));
+                }
+                Self::SignatureAlgorithms(schemes)
+            }
             _ => Self::Unknown(typ, b.rest().to_vec()),
         };
         // RFC 7627 §5.1: the extension_data field of this extension SHALL be empty.
@@ -81,6 +98,11 @@ impl Extension {
             Self::Alpn(protocols) => put_prefixed(out, LenPrefix::U16, |out| {
                 for p in protocols {
                     put_prefixed(out, LenPrefix::U8, |out| out.extend_from_slice(p));
+                }
+            }),
+            Self::SignatureAlgorithms(schemes) => put_prefixed(out, LenPrefix::U16, |out| {
+                for s in schemes {
+                    put_u16(out, s.0);
                 }
             }),
             Self::Unknown(_, data) => out.extend_from_slice(data),
