@@ -30,8 +30,10 @@ pub type ClientConnection = Connection<Client>;
 /// A server connection.
 pub type ServerConnection = Connection<Server>;
 
-/// Consecutive empty records and warning alerts tolerated before the connection
-/// is closed (the "SSL death alert" denial of service, CVE-2016-8610).
+/// Empty records, warning alerts and refused renegotiations tolerated between
+/// two non-empty application-data records before the connection is closed (the
+/// "SSL death alert" denial of service, CVE-2016-8610). Handshake records do not
+/// reset the count, so a peer cannot interleave them to keep us answering.
 pub const MAX_EMPTY_RUN: u32 = 32;
 
 /// Bytes of protected application data `write_app_data` will queue before it
@@ -295,7 +297,6 @@ impl<R: Role> Connection<R> {
                         hs_buf, incoming, ..
                     } = &mut self.core;
                     hs_buf.extend_from_slice(&incoming[range]);
-                    self.core.empty_run = 0;
                 }
                 ContentType::CHANGE_CIPHER_SPEC => {
                     // RFC 5246 §7.1: the message consists of a single byte of value 1.
@@ -310,7 +311,6 @@ impl<R: Role> Connection<R> {
                             got: "ChangeCipherSpec",
                         });
                     }
-                    self.core.empty_run = 0;
                     self.role.handle(&mut self.core, Input::ChangeCipherSpec)?;
                 }
                 ContentType::ALERT => {
