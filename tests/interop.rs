@@ -1,0 +1,826 @@
+//! Interoperability with real peers: `openssl s_client` / `s_server` (OpenSSL
+//! 3.0), `curl` and Python's `ssl` module, against the `rsatls` binary.
+//!
+//! Everything runs on 127.0.0.1 with OS-chosen ports; every child process is
+//! bounded by timeouts and killed on drop (see `interop/harness.rs`). A missing
+//! peer program fails the test with a message saying so: CI installs them
+//! (`.ci/run`).
+
+#[path = "interop/harness.rs"]
+mod harness;
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::thread;
+use std::time::Duration;
+
+use harness::{Out, Peer, RsatlsServer, free_port, require};
+
+/// The suites rsatls speaks: OpenSSL's name, the IANA name rsatls prints.
+const SUITES: [(&str, &str); 2] = [
+    ("AES128-GCM-SHA256", "TLS_RSA_WITH_AES_128_GCM_SHA256"),
+    ("AES256-GCM-SHA384", "TLS_RSA_WITH_AES_256_GCM_SHA384"),
+];
+
+/// Generous bound for a handshake plus a round trip on loopback.
+const STEP: Duration = Duration::from_secs(15);
+
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn committed_pin(name: &str) -> String {
+    std::fs::read_to_string(data(&format!("{name}.pin")))
+        .expect("pin file")
+        .trim()
+        .to_string()
+}
+
+fn need_openssl() {
+    require("openssl", &["version"]);
+}
+
+fn need_curl() {
+    require("curl", &["--version"]);
+}
+
+fn need_python() {
+    require("python3", &["-c", "import ssl"]);
+}
+
+/// An OpenSSL configuration that removes Extended Master Secret from the
+/// default options of every SSL_CTX (OpenSSL 3.0 has no `-no_ems` flag).
+fn no_ems_conf(tag: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("interop-no-ems-{tag}-{}.cnf", std::process::id()));
+    std::fs::write(
+        &path,
+        "openssl_conf = openssl_init\n\
+         [openssl_init]\n\
+         ssl_conf = ssl_sect\n\
+         [ssl_sect]\n\
+         system_default = sys\n\
+         [sys]\n\
+         Options = -ExtendedMasterSecret\n",
+    )
+    .expect("write OpenSSL config");
+    path
+}
+
+// ---------------------------------------------------------------------------
+// openssl s_client against rsatls serve
+// ---------------------------------------------------------------------------
+
+/// `openssl s_client -connect ADDR -tls1_2 -cipher CIPHER EXTRA...`, without
+/// `-quiet` so that it prints the session (cipher, EMS) once connected.
+fn s_client(addr: SocketAddr, cipher: &str, extra: &[&str], conf: Option<&PathBuf>) -> Peer {
+    need_openssl();
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "s_client",
+        "-connect",
+        &addr.to_string(),
+        "-tls1_2",
+        "-cipher",
+        cipher,
+    ])
+    .args(extra);
+    if let Some(conf) = conf {
+        cmd.env("OPENSSL_CONF", conf);
+    }
+    Peer::spawn(
+        format!("openssl s_client -cipher {cipher} {}", extra.join(" ")),
+        &mut cmd,
+    )
+}
+
+/// One s_client session against an echo server: the session printout names
+/// the cipher and the EMS state, two lines (one longer than a TLS record) come
+/// back intact, and closing stdin ends the session cleanly (exit 0).
+fn s_client_echo(
+    addr: SocketAddr,
+    cipher: &str,
+    extra: &[&str],
+    conf: Option<&PathBuf>,
+    ems: &str,
+) -> Peer {
+    let mut c = s_client(addr, cipher, extra, conf);
+    c.wait_line(Out::Stdout, "Extended master secret:", STEP);
+    let out = c.stdout();
+    for want in [
+        format!("New, TLSv1.2, Cipher is {cipher}"),
+        "Protocol  : TLSv1.2".to_string(),
+        format!("Cipher    : {cipher}"),
+        format!("Extended master secret: {ems}"),
+    ] {
+        assert!(
+            out.contains(&want),
+            "s_client did not report {want:?}\n{}",
+            c.report()
+        );
+    }
+    // Lowercase and digits only: s_client treats lines starting with Q, R, k
+    // or K as commands.
+    let short = format!("ping {cipher} one\n").to_lowercase();
+    c.send(&short);
+    c.wait_for(Out::Stdout, &short, STEP);
+    // 20 000 bytes: more than one 16 KiB record each way.
+    let long = format!("{}\n", "0123456789".repeat(2000));
+    c.send(&long);
+    c.wait_for(Out::Stdout, &long, STEP);
+    // EOF on stdin: s_client sends close_notify; the echo server answers with its own.
+    c.close_stdin();
+    let code = c.exit_code(STEP);
+    assert_eq!(code, 0, "s_client exit code\n{}", c.report());
+    c
+}
+
+#[test]
+fn s_client_to_serve_ephemeral_key() {
+    need_openssl();
+    let server = RsatlsServer::start(&[]);
+    thread::scope(|s| {
+        for (cipher, _) in SUITES {
+            let addr = server.addr;
+            s.spawn(move || {
+                let c = s_client_echo(addr, cipher, &[], None, "yes");
+                let out = c.stdout();
+                assert!(out.contains("subject=CN = localhost"), "{}", c.report());
+                assert!(
+                    out.contains("Server public key is 2048 bit"),
+                    "{}",
+                    c.report()
+                );
+            });
+        }
+    });
+}
+
+#[test]
+fn s_client_to_serve_with_cert_and_key() {
+    need_openssl();
+    let cert = data("rsa2048.cert.pem");
+    let server = RsatlsServer::start(&["--cert", &cert, "--key", &data("rsa2048.key.pem")]);
+    assert_eq!(
+        server.pin,
+        committed_pin("rsa2048"),
+        "serve prints the pin of the given certificate"
+    );
+    thread::scope(|s| {
+        for (cipher, _) in SUITES {
+            let (addr, cert) = (server.addr, cert.as_str());
+            s.spawn(move || {
+                let verify = [
+                    "-CAfile",
+                    cert,
+                    "-verify_return_error",
+                    "-verify_hostname",
+                    "localhost",
+                ];
+                let c = s_client_echo(addr, cipher, &verify, None, "yes");
+                assert!(
+                    c.stdout().contains("Verify return code: 0 (ok)"),
+                    "{}",
+                    c.report()
+                );
+            });
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Extended Master Secret
+// ---------------------------------------------------------------------------
+
+/// A client without EMS is refused with a handshake_failure alert; the same
+/// client, same configuration, connects to `--allow-no-ems` (so EMS is the
+/// only reason), and reports that EMS really was off.
+#[test]
+fn ems_is_required_by_default() {
+    need_openssl();
+    let conf = no_ems_conf("required");
+    let (cert, key) = (data("rsa2048.cert.pem"), data("rsa2048.key.pem"));
+    let strict = RsatlsServer::start(&["--cert", &cert, "--key", &key]);
+    let lenient = RsatlsServer::start(&["--cert", &cert, "--key", &key, "--allow-no-ems"]);
+
+    s_client_echo(lenient.addr, "AES128-GCM-SHA256", &[], Some(&conf), "no");
+
+    let mut c = s_client(strict.addr, "AES128-GCM-SHA256", &[], Some(&conf));
+    let code = c.exit_code(STEP);
+    assert_ne!(
+        code,
+        0,
+        "s_client without EMS must not connect\n{}",
+        c.report()
+    );
+    let err = c.stderr();
+    assert!(
+        err.contains("alert handshake failure") && err.contains("alert number 40"),
+        "s_client should report a handshake_failure alert (40)\n{}",
+        c.report()
+    );
+    assert!(!c.stdout().contains("Cipher is AES128"), "{}", c.report());
+    // The server names the alert it sent.
+    strict.peer.wait_for(Out::Stderr, "handshake_failure", STEP);
+    let _ = std::fs::remove_file(conf);
+}
+
+#[test]
+fn ems_optional_with_allow_no_ems() {
+    need_openssl();
+    let conf = no_ems_conf("allowed");
+    let server = RsatlsServer::start(&["--allow-no-ems"]);
+    thread::scope(|s| {
+        // The configuration really makes s_client leave EMS out: the server
+        // would have negotiated it (see the second client) but reports it off.
+        let addr = server.addr;
+        let conf = &conf;
+        s.spawn(move || s_client_echo(addr, "AES128-GCM-SHA256", &[], Some(conf), "no"));
+        s.spawn(move || s_client_echo(addr, "AES256-GCM-SHA384", &[], Some(conf), "no"));
+        // --allow-no-ems still negotiates EMS with clients that offer it.
+        s.spawn(move || s_client_echo(addr, "AES256-GCM-SHA384", &[], None, "yes"));
+    });
+    let _ = std::fs::remove_file(conf);
+}
+
+// ---------------------------------------------------------------------------
+// Suites rsatls does not speak
+// ---------------------------------------------------------------------------
+
+#[test]
+fn unsupported_suites_get_handshake_failure() {
+    need_openssl();
+    let server = RsatlsServer::start(&[
+        "--cert",
+        &data("rsa2048.cert.pem"),
+        "--key",
+        &data("rsa2048.key.pem"),
+    ]);
+    thread::scope(|s| {
+        // ECDHE key exchange, then RSA key exchange with CBC (SHA-256 and SHA-1 MACs).
+        for cipher in ["ECDHE-RSA-AES128-GCM-SHA256", "AES128-SHA256", "AES128-SHA"] {
+            let addr = server.addr;
+            s.spawn(move || {
+                let mut c = s_client(addr, cipher, &[], None);
+                let code = c.exit_code(STEP);
+                assert_ne!(code, 0, "{cipher} must be refused\n{}", c.report());
+                let err = c.stderr();
+                assert!(
+                    err.contains("alert handshake failure") && err.contains("alert number 40"),
+                    "{cipher}: s_client should report a handshake_failure alert (40)\n{}",
+                    c.report()
+                );
+            });
+        }
+    });
+    server.peer.wait_for(Out::Stderr, "handshake_failure", STEP);
+}
+
+/// s_client as it comes (TLS 1.3 capable, default suites): a clean TLS 1.2
+/// handshake with EMS. A TLS 1.3-only client has no suite in common.
+#[test]
+fn tls13_capable_s_client_gets_tls12() {
+    need_openssl();
+    let cert = data("rsa2048.cert.pem");
+    let server = RsatlsServer::start(&["--cert", &cert, "--key", &data("rsa2048.key.pem")]);
+    let mut c = Command::new("openssl");
+    c.args(["s_client", "-connect", &server.addr.to_string()]);
+    let mut c = Peer::spawn("openssl s_client (defaults)", &mut c);
+    c.wait_line(Out::Stdout, "Extended master secret:", STEP);
+    let out = c.stdout();
+    assert!(
+        out.contains("New, TLSv1.2, Cipher is AES"),
+        "{}",
+        c.report()
+    );
+    assert!(
+        out.contains("Extended master secret: yes"),
+        "{}",
+        c.report()
+    );
+    c.send("hello over tls 1.2\n");
+    c.wait_for(Out::Stdout, "hello over tls 1.2\n", STEP);
+    c.close_stdin();
+    assert_eq!(c.exit_code(STEP), 0, "{}", c.report());
+
+    let mut c = Command::new("openssl");
+    c.args(["s_client", "-connect", &server.addr.to_string(), "-tls1_3"]);
+    let mut c = Peer::spawn("openssl s_client -tls1_3", &mut c);
+    assert_ne!(c.exit_code(STEP), 0, "{}", c.report());
+    assert!(c.stderr().contains("alert number 40"), "{}", c.report());
+}
+
+// ---------------------------------------------------------------------------
+// rsatls connect against openssl s_server
+// ---------------------------------------------------------------------------
+
+/// `openssl s_server` for one connection on a free loopback port, with the
+/// committed rsa2048 key. Returns once it printed `ACCEPT`.
+fn s_server(cipher: &str) -> (Peer, SocketAddr) {
+    need_openssl();
+    let mut last = String::new();
+    // The port is free when chosen but could be taken before s_server binds it.
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new("openssl");
+        cmd.args([
+            "s_server",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-naccept",
+            "1",
+        ])
+        .args([
+            "-cert",
+            &data("rsa2048.cert.pem"),
+            "-key",
+            &data("rsa2048.key.pem"),
+        ])
+        .args(["-tls1_2", "-cipher", cipher]);
+        let mut peer = Peer::spawn(format!("openssl s_server -cipher {cipher}"), &mut cmd);
+        match peer.try_wait_for(Out::Stdout, "ACCEPT", STEP) {
+            Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
+            Err(e) => {
+                peer.wait_exit(STEP);
+                last = format!("{e}\n{}", peer.report());
+            }
+        }
+    }
+    panic!("openssl s_server did not start\n{last}");
+}
+
+fn rsatls_connect(args: &[&str]) -> Peer {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsatls"));
+    cmd.arg("connect").args(args);
+    Peer::spawn(format!("rsatls connect {}", args.join(" ")), &mut cmd)
+}
+
+/// rsatls connect ↔ s_server: the handshake completes with `suite` and EMS,
+/// a line goes each way, and closing stdin ends both sides cleanly.
+fn connect_roundtrip(cipher_string: &str, suite: &str, auth: &[&str]) {
+    let (mut server, addr) = s_server(cipher_string);
+    let target = addr.to_string();
+    let mut args = vec![target.as_str()];
+    args.extend_from_slice(auth);
+    let mut client = rsatls_connect(&args);
+    if let Err(e) = client.try_wait_for(Out::Stderr, "rsatls: connected:", STEP) {
+        panic!("{e}\n{}\n{}", client.report(), server.report());
+    }
+    let hs = client.wait_line(Out::Stderr, "rsatls: connected:", STEP);
+    assert!(
+        hs.contains(suite),
+        "rsatls connected with another suite\n{}",
+        client.report()
+    );
+    assert!(
+        hs.contains("extended_master_secret=true"),
+        "{}",
+        client.report()
+    );
+    assert!(
+        hs.contains(&committed_pin("rsa2048")),
+        "{}",
+        client.report()
+    );
+    let openssl_name = SUITES.iter().find(|(_, iana)| *iana == suite).unwrap().0;
+    server.wait_for(Out::Stdout, &format!("CIPHER is {openssl_name}"), STEP);
+
+    // s_server -> rsatls (s_server's stdin goes to the client).
+    let down = format!("from s_server {openssl_name}\n").to_lowercase();
+    server.send(&down);
+    client.wait_for(Out::Stdout, &down, STEP);
+    // rsatls -> s_server (s_server prints what it receives).
+    let up = format!("from rsatls {suite}\n");
+    client.send(&up);
+    server.wait_for(Out::Stdout, &up, STEP);
+
+    // stdin EOF: rsatls sends close_notify, s_server answers and (with
+    // -naccept 1) exits; rsatls exits 0 once the peer has closed.
+    client.close_stdin();
+    let code = client.exit_code(STEP);
+    assert_eq!(
+        code,
+        0,
+        "rsatls connect exit code\n{}\n{}",
+        client.report(),
+        server.report()
+    );
+    assert_eq!(client.stdout(), down, "rsatls stdout carries only the data");
+    let code = server.exit_code(STEP);
+    assert_eq!(code, 0, "s_server exit code\n{}", server.report());
+}
+
+/// Against s_server as configured out of the box: both suites, with --pin and
+/// with --cafile. This needs the client's signature_algorithms extension:
+/// without it the RFC 5246 §7.4.1.4.1 default is {sha1, rsa}, which OpenSSL
+/// 3.0 refuses at its default security level even for RSA key exchange
+/// ("tls_choose_sigalg:no suitable signature algorithm", handshake_failure).
+#[test]
+fn connect_to_s_server() {
+    let pin = committed_pin("rsa2048");
+    let cafile = data("rsa2048.cert.pem");
+    thread::scope(|s| {
+        for (cipher, suite) in SUITES {
+            let (pin, cafile) = (pin.as_str(), cafile.as_str());
+            s.spawn(move || connect_roundtrip(cipher, suite, &["--pin", pin]));
+            s.spawn(move || connect_roundtrip(cipher, suite, &["--cafile", cafile]));
+        }
+    });
+}
+
+/// A server whose key is not the pinned/trusted one: exit code 1 and the
+/// alert (bad_certificate) named on stderr.
+#[test]
+fn connect_rejects_wrong_server_key() {
+    let other_pin = committed_pin("other2048");
+    let other_cert = data("other2048.cert.pem");
+    thread::scope(|s| {
+        for auth in [
+            ["--pin", other_pin.as_str()],
+            ["--cafile", other_cert.as_str()],
+        ] {
+            s.spawn(move || {
+                let (mut server, addr) = s_server("AES128-GCM-SHA256");
+                let target = addr.to_string();
+                let mut client = rsatls_connect(&[&target, auth[0], auth[1]]);
+                let code = client.exit_code(STEP);
+                assert_eq!(
+                    code,
+                    1,
+                    "{auth:?}: exit code\n{}\n{}",
+                    client.report(),
+                    server.report()
+                );
+                assert!(
+                    client.stderr().contains("bad_certificate"),
+                    "{auth:?}\n{}",
+                    client.report()
+                );
+                assert!(client.stdout().is_empty(), "{}", client.report());
+                // s_server saw the alert and gave up on its one connection.
+                server.exit_code(STEP);
+                assert!(
+                    server.stderr().contains("bad certificate"),
+                    "{}",
+                    server.report()
+                );
+            });
+        }
+    });
+}
+
+#[test]
+fn connect_usage_errors_exit_2() {
+    let pin = committed_pin("rsa2048");
+    let cafile = data("rsa2048.cert.pem");
+    let cases: [&[&str]; 6] = [
+        &["127.0.0.1:9"],                                     // neither --pin nor --cafile
+        &["127.0.0.1:9", "--pin", &pin, "--cafile", &cafile], // both
+        &["127.0.0.1:9", "--pin", "md5//nope"],               // not a pin
+        &["127.0.0.1", "--pin", &pin],                        // no port
+        &["127.0.0.1:9", "--pin", &pin, "--bogus"],           // unknown option
+        &[],                                                  // no target
+    ];
+    for args in cases {
+        let mut c = rsatls_connect(args);
+        let code = c.exit_code(STEP);
+        assert_eq!(code, 2, "{args:?}: exit code\n{}", c.report());
+        assert!(
+            c.stderr().contains("USAGE"),
+            "{args:?}: usage text on stderr\n{}",
+            c.report()
+        );
+        assert!(
+            c.stdout().is_empty(),
+            "{args:?}: nothing on stdout\n{}",
+            c.report()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// curl against rsatls serve --http
+// ---------------------------------------------------------------------------
+
+/// curl fetches the page twice (one connection, HTTP/1.1 keep-alive). With
+/// `cipher`, curl is limited to TLS 1.2 and that suite (and the page must name
+/// `suite`); without, it runs with its defaults (TLS 1.3 capable).
+fn curl_get(cipher: Option<&str>, suite: &str, port: u16, extra: &[&str], host: &str) {
+    need_curl();
+    let url = format!("https://{host}:{port}/");
+    let resolve = format!("{host}:{port}:127.0.0.1");
+    let mut cmd = Command::new("curl");
+    cmd.args(["-sS", "--max-time", "15"]);
+    if let Some(cipher) = cipher {
+        cmd.args(["--tlsv1.2", "--tls-max", "1.2", "--ciphers", cipher]);
+    }
+    cmd.args(["--resolve", &resolve, "-w", "\nstatus %{http_code}\n"])
+        .args(extra)
+        .args([&url, &url]);
+    let mut c = Peer::spawn(format!("curl {cipher:?} {}", extra.join(" ")), &mut cmd);
+    let code = c.exit_code(STEP);
+    assert_eq!(code, 0, "curl exit code\n{}", c.report());
+    let out = c.stdout();
+    assert_eq!(out.matches("status 200").count(), 2, "{}", c.report());
+    assert_eq!(
+        out.matches("<h1>Hello from rsatls</h1>").count(),
+        2,
+        "{}",
+        c.report()
+    );
+    let page_ok = match cipher {
+        Some(_) => out.contains(&format!("{suite} with Extended Master Secret: true")),
+        None => SUITES
+            .iter()
+            .any(|(_, iana)| out.contains(&format!("{iana} with Extended Master Secret: true"))),
+    };
+    assert!(page_ok, "the page names the suite and EMS\n{}", c.report());
+}
+
+#[test]
+fn curl_with_pinned_key_and_insecure() {
+    need_curl();
+    let server = RsatlsServer::start(&["--http"]);
+    let pin = server.pin.clone();
+    thread::scope(|s| {
+        for (cipher, suite) in SUITES {
+            let (port, pin) = (server.addr.port(), pin.as_str());
+            s.spawn(move || {
+                curl_get(
+                    Some(cipher),
+                    suite,
+                    port,
+                    &["--pinnedpubkey", pin, "-k"],
+                    "127.0.0.1",
+                )
+            });
+        }
+        // A pin of another key: curl refuses (exit 90, CURLE_SSL_PINNEDPUBKEYNOTMATCH).
+        let port = server.addr.port();
+        s.spawn(move || {
+            let url = format!("https://127.0.0.1:{port}/");
+            let mut cmd = Command::new("curl");
+            cmd.args([
+                "-sS",
+                "--max-time",
+                "15",
+                "--tlsv1.2",
+                "--tls-max",
+                "1.2",
+                "--ciphers",
+                "AES128-GCM-SHA256",
+            ])
+            .args(["-k", "--pinnedpubkey", &committed_pin("other2048"), &url]);
+            let mut c = Peer::spawn("curl (wrong pin)", &mut cmd);
+            assert_eq!(c.exit_code(STEP), 90, "{}", c.report());
+        });
+    });
+}
+
+#[test]
+fn curl_with_cacert_and_hostname() {
+    need_curl();
+    let cert = data("rsa2048.cert.pem");
+    let server =
+        RsatlsServer::start(&["--http", "--cert", &cert, "--key", &data("rsa2048.key.pem")]);
+    thread::scope(|s| {
+        for (cipher, suite) in SUITES {
+            let (port, cert) = (server.addr.port(), cert.as_str());
+            s.spawn(move || curl_get(Some(cipher), suite, port, &["--cacert", cert], "localhost"));
+        }
+        // curl as it comes (TLS 1.3 capable, default suites): a TLS 1.2 handshake.
+        let (port, cert) = (server.addr.port(), cert.as_str());
+        s.spawn(move || {
+            curl_get(
+                None,
+                "TLS_RSA_WITH_AES_",
+                port,
+                &["--cacert", cert],
+                "localhost",
+            )
+        });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Python's ssl module
+// ---------------------------------------------------------------------------
+
+/// argv: port, cipher string (TLS 1.2 at most; with a `tls13-capable:` prefix
+/// TLS 1.3 stays enabled), CA file, then `wait` to pause (print `ready`, read
+/// a line from stdin) between two round trips. (Python's default cipher
+/// string has no RSA key exchange since 3.10, so one is always given.)
+const PY_CLIENT: &str = r#"
+import socket, ssl, sys
+port, ciphers, cafile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+wait = len(sys.argv) > 4 and sys.argv[4] == "wait"
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+if ciphers.startswith("tls13-capable:"):
+    ciphers = ciphers.split(":", 1)[1]
+else:
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.set_ciphers(ciphers)
+ctx.load_verify_locations(cafile)
+
+def roundtrip(s, msg):
+    s.sendall(msg)
+    got = b""
+    while len(got) < len(msg):
+        d = s.recv(65536)
+        if not d:
+            sys.exit("connection closed after %d bytes" % len(got))
+        got += d
+    if got != msg:
+        sys.exit("echo differs")
+
+with socket.create_connection(("127.0.0.1", port), timeout=20) as raw:
+    with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+        print("cipher", s.cipher(), flush=True)
+        roundtrip(s, b"hello from python\n")
+        if wait:
+            print("ready", flush=True)
+            sys.stdin.readline()
+        roundtrip(s, b"0123456789abcdef" * 1500)
+        s.unwrap()  # close_notify both ways
+        print("done", flush=True)
+"#;
+
+fn python_client(port: u16, ciphers: &str, wait: bool) -> Peer {
+    need_python();
+    let mut cmd = Command::new("python3");
+    cmd.args([
+        "-c",
+        PY_CLIENT,
+        &port.to_string(),
+        ciphers,
+        &data("rsa2048.cert.pem"),
+    ]);
+    if wait {
+        cmd.arg("wait");
+    }
+    Peer::spawn(format!("python3 ssl client {ciphers}"), &mut cmd)
+}
+
+#[test]
+fn python_ssl_client() {
+    need_python();
+    let server = RsatlsServer::start(&[
+        "--cert",
+        &data("rsa2048.cert.pem"),
+        "--key",
+        &data("rsa2048.key.pem"),
+    ]);
+    let both = "AES128-GCM-SHA256:AES256-GCM-SHA384";
+    thread::scope(|s| {
+        for ciphers in [
+            "AES128-GCM-SHA256",
+            "AES256-GCM-SHA384",
+            both,
+            "tls13-capable:AES128-GCM-SHA256:AES256-GCM-SHA384",
+        ] {
+            let port = server.addr.port();
+            s.spawn(move || {
+                let mut c = python_client(port, ciphers, false);
+                let code = c.exit_code(STEP);
+                assert_eq!(code, 0, "python exit code\n{}", c.report());
+                let out = c.stdout();
+                let line = out
+                    .lines()
+                    .find(|l| l.starts_with("cipher "))
+                    .unwrap_or_default();
+                let ok = if ciphers.ends_with(both) {
+                    SUITES
+                        .iter()
+                        .any(|(name, _)| line.contains(&format!("'{name}'")))
+                } else {
+                    line.contains(&format!("'{ciphers}'"))
+                };
+                assert!(
+                    ok && line.contains("'TLSv1.2'"),
+                    "python negotiated {line:?}\n{}",
+                    c.report()
+                );
+                assert!(out.contains("done"), "{}", c.report());
+            });
+        }
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Renegotiation
+// ---------------------------------------------------------------------------
+
+/// A line `R` makes s_client start a renegotiation (a new ClientHello on the
+/// established connection). rsatls answers with a *warning* no_renegotiation
+/// alert (s_client -msg shows `01 64`). OpenSSL 3.0 treats that warning, in
+/// answer to its own renegotiation, as fatal: it sends a fatal
+/// handshake_failure, reports "no renegotiation" and exits 1. So the
+/// connection ends, it is never renegotiated, and nothing more is echoed;
+/// the server keeps serving other clients.
+#[test]
+fn renegotiation_is_refused() {
+    need_openssl();
+    let server = RsatlsServer::start(&[
+        "--cert",
+        &data("rsa2048.cert.pem"),
+        "--key",
+        &data("rsa2048.key.pem"),
+    ]);
+    let mut c = s_client(server.addr, "AES128-GCM-SHA256", &["-msg"], None);
+    c.wait_for(Out::Stdout, "Extended master secret: yes", STEP);
+    c.send("before renegotiation\n");
+    c.wait_for(Out::Stdout, "before renegotiation\n", STEP);
+    let before = c.stdout().len();
+
+    c.send("R\n");
+    c.wait_for(Out::Stderr, "RENEGOTIATING", STEP);
+    c.wait_for(
+        Out::Stdout,
+        "Alert [length 0002], warning no_renegotiation",
+        STEP,
+    );
+    // If s_client is still alive this would be echoed; it must not be.
+    let _ = c.try_send("after renegotiation\n");
+    let code = c.exit_code(STEP);
+    assert_eq!(code, 1, "s_client exit code\n{}", c.report());
+
+    let out = c.stdout();
+    let after = &out[before..];
+    // The renegotiation ClientHello went out, the answer was the warning alert
+    // (level 1, description 100) and nothing else: no ServerHello.
+    assert!(
+        after.contains(">>> TLS 1.2, Handshake") && after.contains("ClientHello"),
+        "{}",
+        c.report()
+    );
+    assert!(
+        after.contains("warning no_renegotiation\n    01 64"),
+        "{}",
+        c.report()
+    );
+    assert!(
+        !after.contains("ServerHello"),
+        "the server must not renegotiate\n{}",
+        c.report()
+    );
+    assert!(after.contains("fatal handshake_failure"), "{}", c.report());
+    assert!(!out.contains("after renegotiation"), "{}", c.report());
+    assert!(c.stderr().contains("no renegotiation"), "{}", c.report());
+    // The server logs the peer's fatal alert.
+    server.peer.wait_for(Out::Stderr, "handshake_failure", STEP);
+
+    // The server is still up for others.
+    s_client_echo(server.addr, "AES256-GCM-SHA384", &[], None, "yes");
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency and shutdown
+// ---------------------------------------------------------------------------
+
+/// Eight clients hold established connections at the same time (each has
+/// completed a round trip before any proceeds), plus an idle TCP connection
+/// that never starts a handshake; then SIGTERM stops the server with exit 0.
+#[test]
+fn concurrent_clients_then_sigterm() {
+    need_python();
+    let mut server = RsatlsServer::start(&[
+        "--cert",
+        &data("rsa2048.cert.pem"),
+        "--key",
+        &data("rsa2048.key.pem"),
+    ]);
+    let port = server.addr.port();
+    let _idle = TcpStream::connect(server.addr).expect("idle connection");
+    let mut clients: Vec<Peer> = (0..8)
+        .map(|i| {
+            python_client(
+                port,
+                ["AES128-GCM-SHA256", "AES256-GCM-SHA384"][i % 2],
+                true,
+            )
+        })
+        .collect();
+    for c in &clients {
+        c.wait_for(Out::Stdout, "ready", STEP);
+    }
+    for c in &mut clients {
+        c.send("go\n");
+    }
+    for c in &mut clients {
+        let code = c.exit_code(STEP);
+        assert_eq!(code, 0, "python client\n{}", c.report());
+        assert!(c.stdout().contains("done"), "{}", c.report());
+    }
+    server.sigterm();
+    let code = server.peer.exit_code(Duration::from_secs(10));
+    assert_eq!(
+        code,
+        0,
+        "rsatls serve exit code after SIGTERM\n{}",
+        server.peer.report()
+    );
+    // stdout carries only the two readiness lines; diagnostics went to stderr.
+    let expected = format!("listening on {}\npin {}\n", server.addr, server.pin);
+    assert_eq!(server.peer.stdout(), expected, "{}", server.peer.report());
+}
