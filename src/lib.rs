@@ -20,6 +20,7 @@ pub mod msgs;
 pub mod pki;
 mod record;
 mod rsa_kx;
+pub mod state_table;
 pub mod stream;
 pub mod suites;
 

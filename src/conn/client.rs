@@ -30,6 +30,7 @@ use crate::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
 use crate::pki;
 use crate::record::RecordKey;
 use crate::rsa_kx::{self, MAX_RSA_BITS, MIN_RSA_BITS};
+use crate::state_table::State as TableState;
 use crate::suites::{self, Suite};
 
 /// Signatures the client accepts on the server's chain. rsatls authenticates the
@@ -200,19 +201,29 @@ impl Role for Client {
     fn expecting(&self) -> &'static str {
         self.state.expecting()
     }
+
+    fn table_state(&self) -> Option<TableState> {
+        self.state.table_state()
+    }
 }
 
 impl State {
+    /// This state's row in the declarative table (`None` once failed).
+    fn table_state(&self) -> Option<TableState> {
+        Some(match self {
+            Self::ExpectServerHello { .. } => TableState::ExpectServerHello,
+            Self::ExpectCertificate(_) => TableState::ExpectCertificate,
+            Self::ExpectServerHelloDone(..) => TableState::ExpectServerHelloDone,
+            Self::ExpectChangeCipherSpec(_) => TableState::ExpectChangeCipherSpec,
+            Self::ExpectFinished(_) => TableState::ExpectFinished,
+            Self::Established => TableState::Established,
+            Self::Failed => return None,
+        })
+    }
+
     fn expecting(&self) -> &'static str {
-        match self {
-            Self::ExpectServerHello { .. } => "ServerHello",
-            Self::ExpectCertificate(_) => "Certificate",
-            Self::ExpectServerHelloDone(..) => "ServerHelloDone",
-            Self::ExpectChangeCipherSpec(_) => "ChangeCipherSpec",
-            Self::ExpectFinished(_) => "Finished",
-            Self::Established => "application data",
-            Self::Failed => "nothing (failed)",
-        }
+        self.table_state()
+            .map_or("nothing (failed)", TableState::expecting)
     }
 }
 

@@ -261,6 +261,15 @@ impl<R: Role> Connection<R> {
         self.core.info.as_ref()
     }
 
+    /// The handshake state, as named in [`crate::state_table`]; `None` once the
+    /// connection has failed.
+    pub fn state(&self) -> Option<crate::state_table::State> {
+        match self.core.error {
+            Some(_) => None,
+            None => self.role.table_state(),
+        }
+    }
+
     /// The error the connection failed with, if it has.
     pub fn error(&self) -> Option<&Error> {
         self.core.error.as_ref()
@@ -412,6 +421,8 @@ pub trait Role: sealed::Sealed {
     fn handle(&mut self, core: &mut Core, input: Input<'_>) -> Result<(), Error>;
     #[doc(hidden)]
     fn expecting(&self) -> &'static str;
+    #[doc(hidden)]
+    fn table_state(&self) -> Option<crate::state_table::State>;
 }
 
 /// State shared by both sides.

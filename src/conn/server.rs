@@ -25,6 +25,7 @@ use crate::msgs::extensions::Extension;
 use crate::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
 use crate::record::RecordKey;
 use crate::rsa_kx;
+use crate::state_table::State as TableState;
 use crate::suites::Suite;
 
 /// The server side's state. Use [`ServerConnection`](super::ServerConnection).
@@ -148,18 +149,28 @@ impl Role for Server {
     fn expecting(&self) -> &'static str {
         self.state.expecting()
     }
+
+    fn table_state(&self) -> Option<TableState> {
+        self.state.table_state()
+    }
 }
 
 impl State {
+    /// This state's row in the declarative table (`None` once failed).
+    fn table_state(&self) -> Option<TableState> {
+        Some(match self {
+            Self::ExpectClientHello => TableState::ExpectClientHello,
+            Self::ExpectClientKeyExchange(_) => TableState::ExpectClientKeyExchange,
+            Self::ExpectChangeCipherSpec(_) => TableState::ExpectChangeCipherSpec,
+            Self::ExpectFinished(_) => TableState::ExpectFinished,
+            Self::Established => TableState::Established,
+            Self::Failed => return None,
+        })
+    }
+
     fn expecting(&self) -> &'static str {
-        match self {
-            Self::ExpectClientHello => "ClientHello",
-            Self::ExpectClientKeyExchange(_) => "ClientKeyExchange",
-            Self::ExpectChangeCipherSpec(_) => "ChangeCipherSpec",
-            Self::ExpectFinished(_) => "Finished",
-            Self::Established => "application data",
-            Self::Failed => "nothing (failed)",
-        }
+        self.table_state()
+            .map_or("nothing (failed)", TableState::expecting)
     }
 }
 

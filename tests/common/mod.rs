@@ -2,6 +2,8 @@
 //! test keys, and an in-memory "wire" that moves bytes between two engines.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod wire;
+
 use std::sync::{Arc, Mutex};
 
 use rand_chacha::ChaCha20Rng;

@@ -1,0 +1,359 @@
+//! Exhaustive bounded exploration of both handshake state machines against the
+//! declarative table in `rsatls::state_table`.
+//!
+//! Every sequence of up to [`DEPTH`] records drawn from the whole alphabet
+//! (`Message::ALL`: every handshake type, ChangeCipherSpec, application data, and
+//! warning, fatal and close_notify alerts) is fed to a fresh engine, the test
+//! playing the peer with well-formed content (the honest peer's messages,
+//! encrypted once the test has sent its ChangeCipherSpec). After each record the
+//! engine's observable outcome — error and alert, state, events, output — must be
+//! what the table predicts. A sequence is not extended past a terminal outcome;
+//! stickiness after a fatal error is checked once per fatal leaf.
+
+mod common;
+
+use common::wire::*;
+use common::*;
+use rsatls::msgs::alert::Alert;
+use rsatls::msgs::enums::{AlertDescription, AlertLevel, ContentType, HandshakeType};
+use rsatls::msgs::handshake::HandshakeMessage;
+use rsatls::state_table::{Message, Outcome, Side, State, outcome};
+use rsatls::suites::Suite;
+use rsatls::{ClientConnection, Endpoint, Error, ServerConnection};
+
+/// Longest sequence explored.
+const DEPTH: usize = 6;
+
+const CLIENT_SEED: u64 = 0xe1;
+const SERVER_SEED: u64 = 0xe2;
+
+/// Everything the test needs to play an honest peer: each message's encoding and
+/// the peer's write keys.
+struct Script {
+    messages: Vec<(Message, Vec<u8>)>,
+    suite: &'static Suite,
+    key: Vec<u8>,
+    salt: Vec<u8>,
+}
+
+/// The handshake messages of a flight's plaintext records (those before its
+/// ChangeCipherSpec).
+fn split_messages(flight: &[u8]) -> Vec<Vec<u8>> {
+    let stream: Vec<u8> = records(flight)
+        .into_iter()
+        .take_while(|(h, _)| h.typ == ContentType::HANDSHAKE)
+        .flat_map(|(_, f)| f)
+        .collect();
+    let mut out = Vec::new();
+    let mut rest = stream.as_slice();
+    while rest.len() >= 4 {
+        let len = usize::from(rest[1]) << 16 | usize::from(rest[2]) << 8 | usize::from(rest[3]);
+        out.push(rest[..4 + len].to_vec());
+        rest = &rest[4 + len..];
+    }
+    out
+}
+
+/// Runs one honest handshake and returns the scripts for playing either side.
+fn scripts() -> (Script, Script) {
+    let log = std::sync::Arc::new(MemoryKeyLog::default());
+    let mut c = client(
+        client_config("rsa2048").with_key_log(log.clone()),
+        CLIENT_SEED,
+    );
+    let mut s = server(server_config("rsa2048"), SERVER_SEED);
+    let t = handshake(&mut c, &mut s).unwrap();
+    let [ch] = split_messages(&t.flights[0]).try_into().unwrap();
+    let [sh, cert, shd] = split_messages(&t.flights[1]).try_into().unwrap();
+    let [cke] = split_messages(&t.flights[2]).try_into().unwrap();
+    let HandshakeMessage::ClientHello(hello) = HandshakeMessage::decode(&ch).unwrap() else {
+        panic!()
+    };
+    let HandshakeMessage::ServerHello(server_hello) = HandshakeMessage::decode(&sh).unwrap() else {
+        panic!()
+    };
+    let suite = rsatls::suites::find(server_hello.cipher_suite).unwrap();
+    let master = unhex(&log.secret("CLIENT_RANDOM").unwrap());
+    let kl = suite.aead.key_len();
+    let seed = [&server_hello.random[..], &hello.random[..]].concat();
+    let block = prf(suite.hash, &master, b"key expansion", &seed, 2 * kl + 8);
+    let (mut client_write, mut server_write) =
+        directions(suite, &master, &hello.random, &server_hello.random);
+    // The Finished messages are the last record of flights 2 and 3.
+    let client_fin = client_write.open(&raw_records(&t.flights[2])[2]).1;
+    let server_fin = server_write.open(&raw_records(&t.flights[3])[1]).1;
+
+    let common = |fin: Vec<u8>| {
+        vec![
+            (
+                Message::HelloRequest,
+                HandshakeMessage::HelloRequest.to_bytes(),
+            ),
+            (Message::ClientHello, ch.clone()),
+            (Message::ServerHello, sh.clone()),
+            (Message::Certificate, cert.clone()),
+            (Message::ServerHelloDone, shd.clone()),
+            (Message::ClientKeyExchange, cke.clone()),
+            (Message::Finished, fin),
+            (
+                Message::OtherHandshake,
+                HandshakeMessage::Other(HandshakeType::SERVER_KEY_EXCHANGE, vec![0; 8]).to_bytes(),
+            ),
+        ]
+    };
+    let playing_client = Script {
+        messages: common(client_fin),
+        suite,
+        key: block[..kl].to_vec(),
+        salt: block[2 * kl..2 * kl + 4].to_vec(),
+    };
+    let playing_server = Script {
+        messages: common(server_fin),
+        suite,
+        key: block[kl..2 * kl].to_vec(),
+        salt: block[2 * kl + 4..].to_vec(),
+    };
+    (playing_client, playing_server)
+}
+
+/// The test's side of the wire: renders alphabet letters as records.
+struct Peer<'a> {
+    script: &'a Script,
+    write: Option<Direction>,
+}
+
+impl Peer<'_> {
+    fn record(&mut self, typ: ContentType, payload: &[u8]) -> Vec<u8> {
+        match &mut self.write {
+            Some(dir) => dir.seal(typ, payload),
+            None => plain(typ, payload),
+        }
+    }
+
+    fn render(&mut self, msg: Message) -> Vec<u8> {
+        let alert = |level, description| Alert { level, description }.encode();
+        match msg {
+            Message::ChangeCipherSpec => {
+                // Sent under the current keys; the first one switches to the new.
+                let rec = self.record(ContentType::CHANGE_CIPHER_SPEC, &[1]);
+                if self.write.is_none() {
+                    let s = self.script;
+                    self.write = Some(Direction::new(s.suite, &s.key, &s.salt));
+                }
+                rec
+            }
+            Message::ApplicationData => self.record(ContentType::APPLICATION_DATA, b"ping"),
+            Message::WarningAlert => self.record(
+                ContentType::ALERT,
+                &alert(AlertLevel::WARNING, AlertDescription::USER_CANCELED),
+            ),
+            Message::FatalAlert => self.record(
+                ContentType::ALERT,
+                &alert(AlertLevel::FATAL, AlertDescription::HANDSHAKE_FAILURE),
+            ),
+            Message::CloseNotify => self.record(
+                ContentType::ALERT,
+                &alert(AlertLevel::WARNING, AlertDescription::CLOSE_NOTIFY),
+            ),
+            handshake => {
+                let bytes = &self
+                    .script
+                    .messages
+                    .iter()
+                    .find(|(m, _)| *m == handshake)
+                    .unwrap()
+                    .1;
+                self.record(ContentType::HANDSHAKE, &bytes.clone())
+            }
+        }
+    }
+}
+
+/// Checks what an engine did with one record against the table's prediction;
+/// returns whether the connection is still open to more input.
+fn check<C: Endpoint>(
+    conn: &mut C,
+    state_of: fn(&C) -> Option<State>,
+    before: State,
+    rec: &[u8],
+    expected: Outcome,
+    path: &[Message],
+) -> bool {
+    let result = feed(conn, rec, usize::MAX);
+    let out = take_output(conn);
+    let state = state_of(conn);
+    let ctx = || format!("sequence {path:?} (last message in state {before:?})");
+    match expected {
+        Outcome::Fatal(desc) => {
+            let err = result.expect_err(&ctx());
+            assert_eq!(err.alert(), Some(desc), "{}: {err:?}", ctx());
+            assert_eq!(state, None, "{}", ctx());
+            // Exactly one alert record went out (plaintext or protected).
+            let recs = records(&out);
+            assert_eq!(recs.len(), 1, "{}", ctx());
+            assert_eq!(recs[0].0.typ, ContentType::ALERT, "{}", ctx());
+            // Sticky: the same error, and nothing more, on any further input.
+            assert_eq!(
+                conn.read_tls(&[22, 3, 3, 0, 0]),
+                Err(err.clone()),
+                "{}",
+                ctx()
+            );
+            assert_eq!(conn.poll_event().err(), Some(err), "{}", ctx());
+            assert!(!conn.wants_write(), "{}", ctx());
+            false
+        }
+        Outcome::PeerFailed => {
+            assert!(
+                matches!(result, Err(Error::AlertReceived(_))),
+                "{}: {result:?}",
+                ctx()
+            );
+            assert!(out.is_empty(), "{}: a fatal alert is not answered", ctx());
+            false
+        }
+        Outcome::Closed => {
+            assert_eq!(result.as_deref(), Ok(&[Ev::Closed][..]), "{}", ctx());
+            false
+        }
+        Outcome::Ignore => {
+            assert_eq!(result.as_deref(), Ok(&[][..]), "{}", ctx());
+            assert_eq!(state, Some(before), "{}", ctx());
+            assert!(out.is_empty(), "{}", ctx());
+            true
+        }
+        Outcome::Refuse(desc) => {
+            assert_eq!(desc, AlertDescription::NO_RENEGOTIATION, "{}", ctx());
+            assert_eq!(result.as_deref(), Ok(&[][..]), "{}", ctx());
+            assert_eq!(state, Some(before), "{}", ctx());
+            // One protected warning alert (its description is inside the AEAD).
+            let recs = records(&out);
+            assert_eq!(recs.len(), 1, "{}", ctx());
+            assert_eq!(recs[0].0.typ, ContentType::ALERT, "{}", ctx());
+            true
+        }
+        Outcome::Next(next) => {
+            let events = result.unwrap_or_else(|e| panic!("{}: {e:?}", ctx()));
+            assert_eq!(state, Some(next), "{}", ctx());
+            match (before, next) {
+                (State::Established, _) => {
+                    assert_eq!(events, vec![Ev::Data(b"ping".to_vec())], "{}", ctx())
+                }
+                (_, State::Established) => {
+                    assert!(matches!(events.as_slice(), [Ev::Complete(_)]), "{}", ctx())
+                }
+                _ => assert!(events.is_empty(), "{}", ctx()),
+            }
+            true
+        }
+    }
+}
+
+/// Counts what an exploration visited.
+#[derive(Default, Debug)]
+struct Stats {
+    sequences: usize,
+    records: usize,
+}
+
+fn explore(side: Side, script: &Script, path: &mut Vec<Message>, stats: &mut Stats) {
+    for msg in Message::ALL {
+        path.push(msg);
+        let extend = replay(side, script, path, stats);
+        if extend && path.len() < DEPTH {
+            explore(side, script, path, stats);
+        }
+        path.pop();
+    }
+}
+
+/// Replays `path` on a fresh engine, checking every step; returns whether the
+/// last outcome leaves the connection open to more input.
+fn replay(side: Side, script: &Script, path: &[Message], stats: &mut Stats) -> bool {
+    stats.sequences += 1;
+    match side {
+        Side::Server => {
+            let mut s = server(server_config("rsa2048"), SERVER_SEED);
+            run(&mut s, ServerConnection::state, side, script, path, stats)
+        }
+        Side::Client => {
+            let mut c = client(client_config("rsa2048"), CLIENT_SEED);
+            take_output(&mut c);
+            run(&mut c, ClientConnection::state, side, script, path, stats)
+        }
+    }
+}
+
+fn run<C: Endpoint>(
+    conn: &mut C,
+    state_of: fn(&C) -> Option<State>,
+    side: Side,
+    script: &Script,
+    path: &[Message],
+    stats: &mut Stats,
+) -> bool {
+    let mut peer = Peer {
+        script,
+        write: None,
+    };
+    let mut state = State::initial(side);
+    for (i, &msg) in path.iter().enumerate() {
+        let expected = outcome(side, state, msg);
+        let rec = peer.render(msg);
+        stats.records += 1;
+        let open = check(conn, state_of, state, &rec, expected, &path[..=i]);
+        if !open {
+            // The exploration never extends a sequence past a terminal outcome.
+            assert_eq!(
+                i,
+                path.len() - 1,
+                "{path:?} went on after a terminal outcome"
+            );
+            return false;
+        }
+        if let Outcome::Next(next) = expected {
+            state = next;
+        }
+    }
+    true
+}
+
+#[test]
+fn every_sequence_of_up_to_six_records_matches_the_table() {
+    let (playing_client, playing_server) = scripts();
+    for (side, script) in [
+        (Side::Server, &playing_client),
+        (Side::Client, &playing_server),
+    ] {
+        let mut stats = Stats::default();
+        explore(side, script, &mut Vec::new(), &mut stats);
+        println!(
+            "{side:?}: {} sequences, {} records checked",
+            stats.sequences, stats.records
+        );
+        // Every sequence the table allows was fed to the engine.
+        assert_eq!(
+            stats.sequences,
+            table_sequences(side, State::initial(side), DEPTH),
+            "{side:?}"
+        );
+    }
+}
+
+/// How many sequences of up to `depth` records the table allows from `state`,
+/// stopping at terminal outcomes: the size the exploration must reach.
+fn table_sequences(side: Side, state: State, depth: usize) -> usize {
+    if depth == 0 {
+        return 0;
+    }
+    Message::ALL
+        .iter()
+        .map(|&msg| {
+            1 + match outcome(side, state, msg) {
+                Outcome::Next(next) => table_sequences(side, next, depth - 1),
+                Outcome::Ignore | Outcome::Refuse(_) => table_sequences(side, state, depth - 1),
+                Outcome::Fatal(_) | Outcome::PeerFailed | Outcome::Closed => 0,
+            }
+        })
+        .sum()
+}

@@ -1,0 +1,363 @@
+//! Generates the Promela model checked by spin (`formal/spin/*.pml`) from the
+//! declarative table in `rsatls::state_table`, and fails if the committed model
+//! differs, so the model cannot drift from the code the exploration test holds
+//! to the same table. Regenerate with `RSATLS_BLESS=1 cargo test --test promela`;
+//! check with `formal/spin/check.sh`.
+//!
+//! The table says what happens to *well-formed, genuine* messages. The model adds
+//! the one thing the table leaves out, message authenticity: every message on the
+//! wire carries a flag, 1 when an honest side sent it and 0 when the attacker made
+//! it up, and the generated step functions apply the engine's content checks to
+//! it — a forged Certificate fails the pin, a forged ClientKeyExchange yields the
+//! server's random premaster (so the client's Finished record cannot be opened),
+//! and a Finished only verifies when it is genuine and the receiver's transcript
+//! holds no forged message.
+
+use std::fmt::Write;
+
+use rsatls::msgs::enums::AlertDescription;
+use rsatls::state_table::{Message, Outcome, Side, State, outcome};
+
+/// A model, correct or deliberately broken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    /// The model of the code.
+    Faithful,
+    /// The server accepts application data while it still waits for Finished.
+    EarlyApplicationData,
+    /// The server answers an invalid ClientKeyExchange at once (a Bleichenbacher oracle).
+    KeyExchangeOracle,
+    /// Finished is accepted without checking it.
+    NoFinishedCheck,
+    /// A side keeps reading after it sent a fatal alert.
+    ContinueAfterFatal,
+}
+
+impl Variant {
+    const ALL: [Variant; 5] = [
+        Self::Faithful,
+        Self::EarlyApplicationData,
+        Self::KeyExchangeOracle,
+        Self::NoFinishedCheck,
+        Self::ContinueAfterFatal,
+    ];
+
+    fn file(self) -> &'static str {
+        match self {
+            Self::Faithful => "handshake.pml",
+            Self::EarlyApplicationData => "broken_early_application_data.pml",
+            Self::KeyExchangeOracle => "broken_key_exchange_oracle.pml",
+            Self::NoFinishedCheck => "broken_no_finished_check.pml",
+            Self::ContinueAfterFatal => "broken_continue_after_fatal.pml",
+        }
+    }
+}
+
+fn state_name(side: Side, s: State) -> String {
+    format!("{}_{s:?}", side_prefix(side))
+}
+
+fn side_prefix(side: Side) -> &'static str {
+    match side {
+        Side::Client => "C",
+        Side::Server => "S",
+    }
+}
+
+fn alert(d: AlertDescription) -> u8 {
+    d.0
+}
+
+/// The table, as the model sees it (with the variant's one change).
+fn table(variant: Variant, side: Side, state: State, msg: Message) -> Outcome {
+    match (variant, side, state, msg) {
+        (
+            Variant::EarlyApplicationData,
+            Side::Server,
+            State::ExpectFinished,
+            Message::ApplicationData,
+        ) => Outcome::Next(State::ExpectFinished),
+        _ => outcome(side, state, msg),
+    }
+}
+
+/// `out!` statements: queue one output message in the step's output buffer.
+fn emit(body: &mut String, msg: &str, value: &str) {
+    let _ = write!(body, "out[nout] = {msg}; outv[nout] = {value}; nout++; ");
+}
+
+/// What accepting `msg` in `state` does besides changing state: the content
+/// checks and the messages sent, as the engines implement them.
+fn effects(variant: Variant, side: Side, state: State, msg: Message, next: State) -> String {
+    let mut b = String::new();
+    let fatal = |b: &mut String, d: AlertDescription| {
+        emit(b, "FatalAlert", &alert(d).to_string());
+        b.push_str("fate = FAIL; ");
+    };
+    match (side, msg) {
+        (Side::Server, Message::ClientHello) if state != State::Established => {
+            b.push_str("tainted = tainted || !ok; ");
+            emit(&mut b, "ServerHello", "1");
+            emit(&mut b, "Certificate", "1");
+            emit(&mut b, "ServerHelloDone", "1");
+        }
+        (Side::Server, Message::ClientKeyExchange) => {
+            // RFC 5246 §7.4.7.1: an invalid premaster is replaced by a random one;
+            // nothing is sent either way.
+            b.push_str("tainted = tainted || !ok; pms_bad = !ok; ");
+            if variant == Variant::KeyExchangeOracle {
+                b.push_str("if :: pms_bad -> ");
+                fatal(&mut b, AlertDescription::DECRYPT_ERROR);
+                b.push_str(":: else -> skip fi; ");
+            }
+        }
+        (Side::Server, Message::Finished) if variant != Variant::NoFinishedCheck => {
+            b.push_str("if :: pms_bad || !ok -> ");
+            // A record under unknown keys, or forged: it does not authenticate.
+            fatal(&mut b, AlertDescription::BAD_RECORD_MAC);
+            b.push_str(":: !pms_bad && ok && tainted -> ");
+            // Genuine, but over a transcript with a forged message.
+            fatal(&mut b, AlertDescription::DECRYPT_ERROR);
+            b.push_str(":: else -> ");
+            emit(&mut b, "ChangeCipherSpec", "1");
+            emit(&mut b, "Finished", "1");
+            b.push_str("fi; ");
+        }
+        (Side::Server, Message::Finished) => {
+            emit(&mut b, "ChangeCipherSpec", "1");
+            emit(&mut b, "Finished", "1");
+        }
+        (Side::Client, Message::ServerHello) => b.push_str("tainted = tainted || !ok; "),
+        (Side::Client, Message::Certificate) => {
+            // The pin (or trusted certificate) check.
+            b.push_str("if :: !ok -> ");
+            fatal(&mut b, AlertDescription::BAD_CERTIFICATE);
+            b.push_str(":: else -> skip fi; ");
+        }
+        (Side::Client, Message::ServerHelloDone) => {
+            b.push_str("tainted = tainted || !ok; ");
+            emit(&mut b, "ClientKeyExchange", "1");
+            emit(&mut b, "ChangeCipherSpec", "1");
+            emit(&mut b, "Finished", "1");
+        }
+        (Side::Client, Message::Finished) if variant != Variant::NoFinishedCheck => {
+            b.push_str("if :: !ok -> ");
+            fatal(&mut b, AlertDescription::BAD_RECORD_MAC);
+            b.push_str(":: ok && tainted -> ");
+            fatal(&mut b, AlertDescription::DECRYPT_ERROR);
+            b.push_str(":: else -> skip fi; ");
+        }
+        (_, Message::ApplicationData) => {
+            // Property: application data is only ever accepted when established.
+            b.push_str("assert(st == ");
+            b.push_str(&state_name(side, State::Established));
+            b.push_str("); ");
+        }
+        _ => {}
+    }
+    let _ = write!(
+        b,
+        "if :: fate == GO -> st = {} :: else -> skip fi",
+        state_name(side, next)
+    );
+    b
+}
+
+/// The step function of one side: an `inline` used by that side's process and,
+/// for the server, by the no-oracle product.
+fn step(variant: Variant, side: Side) -> String {
+    let p = side_prefix(side);
+    let mut s = format!(
+        "/* One record into the {side:?}: updates st, tainted, pms_bad; fills the\n   \
+         caller's out/outv/nout with the records sent; sets the caller's fate. */\n\
+         inline {}_step(st, m, ok, tainted, pms_bad) {{\n  nout = 0; fate = GO;\n  if\n",
+        p.to_lowercase()
+    );
+    for &state in State::all(side) {
+        for msg in Message::ALL {
+            let guard = format!("st == {} && m == {msg:?}", state_name(side, state));
+            let action = match table(variant, side, state, msg) {
+                Outcome::Next(next) => effects(variant, side, state, msg, next),
+                Outcome::Ignore => "skip".to_string(),
+                Outcome::Refuse(d) => {
+                    let mut b = String::new();
+                    emit(&mut b, "WarningAlert", &alert(d).to_string());
+                    b.push_str("skip");
+                    b
+                }
+                Outcome::Fatal(d) => {
+                    let mut b = String::new();
+                    emit(&mut b, "FatalAlert", &alert(d).to_string());
+                    b.push_str("fate = FAIL");
+                    b
+                }
+                Outcome::PeerFailed => "fate = PEER_FAILED".to_string(),
+                Outcome::Closed => "fate = CLOSED".to_string(),
+            };
+            let _ = writeln!(s, "  :: {guard} -> {action}");
+        }
+    }
+    s.push_str("  fi\n}\n\n");
+    s
+}
+
+fn any_message(var: &str) -> String {
+    let mut s = String::from("if");
+    for m in Message::ALL {
+        let _ = write!(s, " :: {var} = {m:?}");
+    }
+    s.push_str(" fi");
+    s
+}
+
+/// One side's process: receive, step, send the outputs, until a terminal fate.
+fn process(variant: Variant, side: Side) -> String {
+    let p = side_prefix(side);
+    let (inbox, outbox) = match side {
+        Side::Client => ("to_client", "from_client"),
+        Side::Server => ("to_server", "from_server"),
+    };
+    let established = state_name(side, State::Established);
+    let initial = state_name(side, State::initial(side));
+    let first = match side {
+        Side::Client => format!("  {outbox}!ClientHello,1;\n"),
+        Side::Server => String::new(),
+    };
+    let after_fatal = match variant {
+        Variant::ContinueAfterFatal => "skip /* broken: keeps reading */",
+        _ => "goto failed",
+    };
+    let lp = p.to_lowercase();
+    format!(
+        "proctype {side:?}() {{\n  byte st = {initial}; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;\n  \
+         mtype out[3]; byte outv[3]; byte nout; byte fate; byte i;\n{first}\
+         RECV:\n  atomic {{\n  {inbox}?m,ok;\n  \
+         /* Property: after a fatal alert, nothing more is processed. */\n  assert(!{lp}_failed);\n  \
+         {lp}_step(st, m, ok, tainted, pms_bad);\n  \
+         i = 0;\n  do :: i < nout -> {outbox}!out[i],outv[i]; out[i] = 0; outv[i] = 0; i++ :: else -> break od;\n  \
+         {lp}_st = st; m = 0; ok = 0; i = 0; nout = 0\n  }};\n  \
+         if\n  :: fate == FAIL -> {lp}_failed = 1; {after_fatal}\n  \
+         :: fate == PEER_FAILED || fate == CLOSED -> goto stopped\n  :: else -> skip\n  fi;\n  \
+         if\n  :: st == {established} ->\n     \
+         /* Property: complete only with a verified Finished over an untampered transcript. */\n     \
+         assert(!tainted && !pms_bad);\n     {lp}_established = 1\n  :: else -> skip\n  fi;\n\
+         #ifdef HONEST\n  if :: st == {established} -> goto done :: else -> goto RECV fi;\n#else\n  goto RECV;\n#endif\n\
+         failed:\n  skip;\n\
+         stopped:\n  skip;\n\
+         done:\n  skip\n}}\n\n"
+    )
+}
+
+fn generate(variant: Variant) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "/* Generated by tests/promela.rs from rsatls::state_table — do not edit.\n * \
+         Variant: {}.\n * Check with formal/spin/check.sh. */\n",
+        variant.file()
+    );
+    s.push_str("mtype = {");
+    let names: Vec<String> = Message::ALL.iter().map(|m| format!("{m:?}")).collect();
+    s.push_str(&names.join(", "));
+    s.push_str("};\n\n");
+    for side in [Side::Client, Side::Server] {
+        for (i, &st) in State::all(side).iter().enumerate() {
+            let _ = writeln!(s, "#define {} {i}", state_name(side, st));
+        }
+    }
+    s.push_str(
+        "\n/* Waiting for input is a valid end state only under attack (the attacker may\n   \
+         starve a side); in the honest run a side stuck waiting is a deadlock. */\n\
+         #ifdef HONEST\n#define RECV receive\n#else\n#define RECV end_receive\n#endif\n\
+         #define GO 0\n#define FAIL 1\n#define PEER_FAILED 2\n#define CLOSED 3\n\
+         #ifndef MAX_TAMPER\n#define MAX_TAMPER 2\n#endif\n#ifndef NO_ORACLE_DEPTH\n#define NO_ORACLE_DEPTH 6\n#endif\n\n\
+         /* Messages carry (type, value): value is 1 for a genuine handshake message and\n   \
+         0 for one the attacker made up; for alerts it is the description. */\n\
+         chan to_client = [4] of { mtype, byte };\nchan from_client = [4] of { mtype, byte };\n\
+         chan to_server = [4] of { mtype, byte };\nchan from_server = [4] of { mtype, byte };\n\n\
+         byte c_st, s_st;\nbool c_failed, s_failed, c_established, s_established;\n\n",
+    );
+    s.push_str(&step(variant, Side::Client));
+    s.push_str(&step(variant, Side::Server));
+    s.push_str(&process(variant, Side::Client));
+    s.push_str(&process(variant, Side::Server));
+    let _ = write!(
+        s,
+        "/* The network. Honest: forwards everything in order. Otherwise an active\n   \
+         attacker: forwards, drops, duplicates, delays one message (reordering), and\n   \
+         injects messages of any type; duplications, delays and injections together\n   \
+         are bounded by MAX_TAMPER, drops are not. */\n\
+         proctype Network() {{\n  mtype m; byte v; byte injected = 0;\n  \
+         mtype held; byte held_v; bool holding = 0; bool held_to_server; byte tampered = 0;\n\
+         end:\n  do\n  :: atomic {{ from_client?m,v ->\n#ifdef HONEST\n     to_server!m,v\n#else\n     \
+         if :: to_server!m,v :: skip\n        :: tampered < MAX_TAMPER -> tampered++; to_server!m,v; to_server!m,v\n        \
+         :: tampered < MAX_TAMPER && !holding -> tampered++; held = m; held_v = v; held_to_server = 1; holding = 1 fi\n#endif\n     \
+         ; m = 0; v = 0 }}\n  \
+         :: atomic {{ from_server?m,v ->\n#ifdef HONEST\n     to_client!m,v\n#else\n     \
+         if :: to_client!m,v :: skip\n        :: tampered < MAX_TAMPER -> tampered++; to_client!m,v; to_client!m,v\n        \
+         :: tampered < MAX_TAMPER && !holding -> tampered++; held = m; held_v = v; held_to_server = 0; holding = 1 fi\n#endif\n     \
+         ; m = 0; v = 0 }}\n\
+         #ifndef HONEST\n  :: atomic {{ holding && held_to_server -> to_server!held,held_v; holding = 0; held = 0; held_v = 0 }}\n  \
+         :: atomic {{ holding && !held_to_server -> to_client!held,held_v; holding = 0; held = 0; held_v = 0 }}\n  \
+         :: atomic {{ tampered < MAX_TAMPER -> tampered++; {any};\n     \
+         if :: to_server!m,0 :: to_client!m,0 fi; m = 0 }}\n#endif\n  od\n}}\n\n",
+        any = any_message("m")
+    );
+    let _ = write!(
+        s,
+        "/* Property: the server's answers to a valid and to an invalid ClientKeyExchange\n   \
+         are the same until the client's Finished. Two copies of the server step run in\n   \
+         lockstep on the same nondeterministic input; only the ClientKeyExchange differs\n   \
+         (genuine for copy A, made up for copy B). */\n\
+         proctype NoOracle() {{\n  byte a = {s0}, b = {s0}; bool ta = 0, tb = 0, pa = 0, pb = 0;\n  \
+         mtype out[3], oa[3]; byte outv[3], va[3]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;\n  \
+         do\n  :: i < NO_ORACLE_DEPTH ->\n     {any};\n     if :: ok = 1 :: ok = 0 fi;\n     \
+         if :: m == ClientKeyExchange -> oka = 1; okb = 0 :: else -> oka = ok; okb = ok fi;\n     \
+         if :: a == {fin} && m == Finished -> break :: else -> skip fi;\n     \
+         s_step(a, m, oka, ta, pa);\n     \
+         na = nout; fa = fate; k = 0; do :: k < nout -> oa[k] = out[k]; va[k] = outv[k]; k++ :: else -> break od;\n     \
+         s_step(b, m, okb, tb, pb);\n     \
+         assert(na == nout && fa == fate && a == b);\n     \
+         k = 0; do :: k < nout -> assert(oa[k] == out[k] && va[k] == outv[k]); k++ :: else -> break od;\n     \
+         if :: fate != GO -> break :: else -> i++ fi\n  :: else -> break\n  od\n}}\n\n\
+         init {{\n  atomic {{\n#ifdef NO_ORACLE\n    run NoOracle()\n#else\n    run Client(); run Server(); run Network()\n#endif\n  }}\n\
+         #ifdef HONEST\n  /* Property: the honest run completes (spin also reports any deadlock). */\n  \
+         /* Blocks, and spin reports an invalid end state, unless both complete. */\n  \
+         (c_established && s_established)\n#endif\n}}\n",
+        s0 = state_name(Side::Server, State::ExpectClientHello),
+        fin = state_name(Side::Server, State::ExpectFinished),
+        any = any_message("m"),
+    );
+    s
+}
+
+#[test]
+fn the_promela_model_is_generated_from_the_table() {
+    let dir = format!("{}/formal/spin", env!("CARGO_MANIFEST_DIR"));
+    for variant in Variant::ALL {
+        let path = format!("{dir}/{}", variant.file());
+        let model = generate(variant);
+        if std::env::var_os("RSATLS_BLESS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &model).unwrap();
+            continue;
+        }
+        let committed = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (regenerate with RSATLS_BLESS=1)"));
+        assert!(
+            committed == model,
+            "{path} is stale: regenerate with RSATLS_BLESS=1 cargo test --test promela"
+        );
+    }
+}
+
+#[test]
+fn each_broken_variant_changes_the_model() {
+    let faithful = generate(Variant::Faithful);
+    for variant in &Variant::ALL[1..] {
+        assert_ne!(
+            generate(*variant).lines().skip(3).collect::<Vec<_>>(),
+            faithful.lines().skip(3).collect::<Vec<_>>()
+        );
+    }
+}
