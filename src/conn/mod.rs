@@ -298,10 +298,10 @@ impl<R: Role> Connection<R> {
                     if range.is_empty() {
                         return Err(Error::Decode("empty handshake fragment"));
                     }
-                    let total = self.core.hs_buf.len() - self.core.hs_start + range.len();
-                    if total > self.core.max_handshake_size + HANDSHAKE_HEADER_LEN {
-                        return Err(too_large());
-                    }
+                    // No size check here: a record may carry several messages, each
+                    // within the limit. `next_handshake_message` bounds every message
+                    // by its header before the next record is read, so the buffer
+                    // never holds more than one message plus one record.
                     let Core {
                         hs_buf, incoming, ..
                     } = &mut self.core;
