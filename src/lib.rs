@@ -15,6 +15,8 @@ mod config;
 mod conn;
 pub mod crypto;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod key_schedule;
 pub mod msgs;
 pub mod pki;

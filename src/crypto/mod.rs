@@ -22,6 +22,8 @@ use rand_core::CryptoRng;
 pub mod rustcrypto;
 #[cfg(test)]
 mod tests;
+#[cfg(feature = "fuzzing")]
+pub mod transparent;
 
 /// The largest hash output any supported suite uses (SHA-384).
 pub const MAX_HASH_LEN: usize = 48;

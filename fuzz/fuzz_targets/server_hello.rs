@@ -1,0 +1,6 @@
+//! ServerHello decoding, extensions included: total, re-encodes. See `rsatls::fuzzing::server_hello`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| rsatls::fuzzing::server_hello(data));
