@@ -10,6 +10,8 @@
 //! RSA key transport has no forward secrecy: see the README for the security
 //! stance and what is hardened.
 
+#[cfg(feature = "bench-internals")]
+pub mod bench_support;
 pub mod codec;
 mod config;
 mod conn;

@@ -19,11 +19,27 @@ use core::fmt;
 
 use rand_core::CryptoRng;
 
+#[cfg(feature = "fast")]
+pub mod fast;
 pub mod rustcrypto;
 #[cfg(test)]
 mod tests;
 #[cfg(feature = "fuzzing")]
 pub mod transparent;
+
+/// The provider the crate's own tools and test suites use: `fast` when the
+/// `fast` feature is on, otherwise [`rustcrypto`] (the default).
+#[cfg(not(feature = "fast"))]
+pub fn default_provider() -> std::sync::Arc<dyn CryptoProvider> {
+    rustcrypto::default_provider()
+}
+
+/// The provider the crate's own tools and test suites use: [`fast`], since the
+/// `fast` feature is on ([`rustcrypto`] otherwise).
+#[cfg(feature = "fast")]
+pub fn default_provider() -> std::sync::Arc<dyn CryptoProvider> {
+    fast::default_provider()
+}
 
 /// The largest hash output any supported suite uses (SHA-384).
 pub const MAX_HASH_LEN: usize = 48;
