@@ -103,10 +103,9 @@ fn records_through_record_layer() {
         let mut receiver =
             RecordKey::new(provider.as_ref(), AeadAlgorithm::Aes128Gcm, &key, [0; 4]).unwrap();
         let plaintext = vec![0x17u8; size];
-        let mut rec = Vec::with_capacity(RECORD_HEADER_LEN + RECORD_OVERHEAD + size);
+        let mut rec = vec![0u8; RECORD_HEADER_LEN + RECORD_OVERHEAD + size];
         let seal = measure(|| {
             for _ in 0..RECORDS {
-                rec.clear();
                 sender.seal(&plaintext, &mut rec).unwrap();
             }
         });
@@ -116,13 +115,12 @@ fn records_through_record_layer() {
             RECORDS,
         );
         // A second sender in step with the receiver feeds it records to open.
-        let mut scratch = Vec::with_capacity(rec.capacity());
+        let mut scratch = vec![0u8; rec.len()];
         let mut sender2 =
             RecordKey::new(provider.as_ref(), AeadAlgorithm::Aes128Gcm, &key, [0; 4]).unwrap();
         let mut open = AllocationInfo::default();
         let mut peak = 0;
         for _ in 0..RECORDS {
-            scratch.clear();
             sender2.seal(&plaintext, &mut scratch).unwrap();
             let info = measure(|| {
                 receiver.open(&mut scratch[RECORD_HEADER_LEN..]).unwrap();
@@ -139,23 +137,51 @@ fn records_through_record_layer() {
     }
 }
 
+/// How the sender hands application data to its connection.
+#[derive(Clone, Copy)]
+enum Write {
+    /// `write_app_data_to`: sealed straight into the caller's buffer.
+    Direct,
+    /// `write_app_data` + `write_tls`: through the connection's own buffer.
+    Buffered,
+}
+
 /// Moves application data through a pair of established connections with the
-/// caller's fixed buffers, the way a server loop does.
-fn pump(from: &mut impl Endpoint, to: &mut impl Endpoint, data: &[u8], wire: &mut [u8]) -> usize {
+/// caller's fixed buffer, the way a server loop does.
+fn pump(
+    from: &mut impl Endpoint,
+    to: &mut impl Endpoint,
+    data: &[u8],
+    wire: &mut [u8],
+    how: Write,
+) -> usize {
     let mut received = 0;
     let mut sent = 0;
     while sent < data.len() {
-        sent += from.write_app_data(&data[sent..]).unwrap();
+        if let Write::Direct = how {
+            let (n, len) = from.write_app_data_to(&data[sent..], wire).unwrap();
+            sent += n;
+            received += deliver(to, &wire[..len]);
+        } else {
+            sent += from.write_app_data(&data[sent..]).unwrap();
+        }
         while from.wants_write() {
             let n = from.write_tls(wire);
-            let mut off = 0;
-            while off < n {
-                off += to.read_tls(&wire[off..n]).unwrap();
-                while let Some(ev) = to.poll_event().unwrap() {
-                    if let Event::ApplicationData(d) = ev {
-                        received += d.len();
-                    }
-                }
+            received += deliver(to, &wire[..n]);
+        }
+    }
+    received
+}
+
+/// Feeds `bytes` to `to` and returns how much application data came out.
+fn deliver(to: &mut impl Endpoint, bytes: &[u8]) -> usize {
+    let mut received = 0;
+    let mut off = 0;
+    while off < bytes.len() {
+        off += to.read_tls(&bytes[off..]).unwrap();
+        while let Some(ev) = to.poll_event().unwrap() {
+            if let Event::ApplicationData(d) = ev {
+                received += d.len();
             }
         }
     }
@@ -174,33 +200,34 @@ fn established() -> (ClientConnection, ServerConnection) {
 fn records_through_connection() {
     let (mut c, mut s) = established();
     let mut wire = vec![0u8; 32 * 1024];
-    for size in common::RECORD_SIZES {
-        let data = vec![0x17u8; size];
-        // Warm-up: buffers reach their working size.
-        for _ in 0..4 {
-            pump(&mut c, &mut s, &data, &mut wire);
-            pump(&mut s, &mut c, &data, &mut wire);
+    for (how, path) in [
+        (Write::Direct, "write_app_data_to"),
+        (Write::Buffered, "write_app_data"),
+    ] {
+        for size in common::RECORD_SIZES {
+            let data = vec![0x17u8; size];
+            // Warm-up: buffers reach their working size.
+            for _ in 0..4 {
+                pump(&mut c, &mut s, &data, &mut wire, how);
+                pump(&mut s, &mut c, &data, &mut wire, how);
+            }
+            for (dir, from_client) in [("client → server", true), ("server → client", false)] {
+                let info = measure(|| {
+                    for _ in 0..RECORDS {
+                        let got = match from_client {
+                            true => pump(&mut c, &mut s, &data, &mut wire, how),
+                            false => pump(&mut s, &mut c, &data, &mut wire, how),
+                        };
+                        assert_eq!(got, size);
+                    }
+                });
+                row(
+                    &format!("connection ({path}), {dir}, {size} B (per record, seal + open)"),
+                    &info,
+                    RECORDS,
+                );
+            }
         }
-        let info = measure(|| {
-            for _ in 0..RECORDS {
-                assert_eq!(pump(&mut c, &mut s, &data, &mut wire), size);
-            }
-        });
-        row(
-            &format!("connection, client → server, {size} B (per record, seal + open)"),
-            &info,
-            RECORDS,
-        );
-        let info = measure(|| {
-            for _ in 0..RECORDS {
-                assert_eq!(pump(&mut s, &mut c, &data, &mut wire), size);
-            }
-        });
-        row(
-            &format!("connection, server → client, {size} B (per record, seal + open)"),
-            &info,
-            RECORDS,
-        );
     }
 }
 
@@ -231,17 +258,30 @@ fn state_per_connection() {
     );
     drop(kept);
 
-    for (what, bytes) in [
-        ("after 16 KiB each way", 16 * 1024),
-        ("after 256 KiB each way", bulk.len()),
+    for (what, bytes, how) in [
+        (
+            "after 16 KiB each way, write_app_data_to",
+            16 * 1024,
+            Write::Direct,
+        ),
+        (
+            "after 256 KiB each way, write_app_data_to",
+            bulk.len(),
+            Write::Direct,
+        ),
+        (
+            "after 256 KiB each way, write_app_data",
+            bulk.len(),
+            Write::Buffered,
+        ),
     ] {
         let mut pair = None;
         let used = measure(|| {
             let mut c = common::client(&client_config, 1);
             let mut s = common::server(&server_config, 2);
             common::handshake(&mut c, &mut s, &mut wire).unwrap();
-            pump(&mut c, &mut s, &bulk[..bytes], &mut io);
-            pump(&mut s, &mut c, &bulk[..bytes], &mut io);
+            pump(&mut c, &mut s, &bulk[..bytes], &mut io, how);
+            pump(&mut s, &mut c, &bulk[..bytes], &mut io, how);
             pair = Some((c, s));
         });
         let (client, server) = pair.take().unwrap();

@@ -138,7 +138,6 @@ fn row(what: &str, o: &Outcome, target: Target) {
             true => format!("≥ {t}: met"),
             false => format!("≥ {t}: MISSED"),
         },
-        Target::Attribution => "(attribution, no target)".to_string(),
         Target::Control => "(noise floor for the rows below)".to_string(),
         Target::Equal { noise } => {
             let off = (o.ratio - 1.0).abs();
@@ -177,8 +176,6 @@ enum Target {
     },
     /// The A/A control itself.
     Control,
-    /// Not a target: explains another row.
-    Attribution,
 }
 
 fn main() {
@@ -312,14 +309,13 @@ fn main() {
         });
 
         let mut dir = Direction::new(alg);
-        let mut out = Vec::with_capacity(RECORD_HEADER_LEN + RECORD_OVERHEAD + SIZE);
+        let mut out = vec![0u8; RECORD_HEADER_LEN + RECORD_OVERHEAD + SIZE];
         let o = interleave(
             &clock,
             rounds,
             BLOCK,
             &mut raw_side,
             &mut Ops(|| {
-                out.clear();
                 dir.next().seal(&plaintext, &mut out).unwrap();
             }),
         );
@@ -331,36 +327,11 @@ fn main() {
             Target::AtLeast(0.95),
         );
 
-        // Where the seal overhead goes: the raw AEAD plus copying the plaintext
-        // into the output buffer, against the record layer (which does both).
-        let mut copy_out = vec![0u8; SIZE];
-        let mut dir = Direction::new(alg);
-        let o = interleave(
-            &clock,
-            rounds,
-            BLOCK,
-            &mut Ops(|| {
-                copy_out.copy_from_slice(black_box(&plaintext));
-                black_box(seal(&nonce, &[0u8; 13], &mut copy_out));
-            }),
-            &mut Ops(|| {
-                out.clear();
-                dir.next().seal(&plaintext, &mut out).unwrap();
-            }),
-        );
-        row(
-            &format!(
-                "record seal throughput ÷ (copy + raw AEAD seal) throughput, {name}/16384 (A = copy + raw, B = record)"
-            ),
-            &o,
-            Target::Attribution,
-        );
-
         let mut open = OpenSide {
             sender: Direction::new(alg),
             receiver: Direction::new(alg),
             records: (0..BLOCK)
-                .map(|_| Vec::with_capacity(RECORD_HEADER_LEN + RECORD_OVERHEAD + SIZE))
+                .map(|_| vec![0u8; RECORD_HEADER_LEN + RECORD_OVERHEAD + SIZE])
                 .collect(),
             plaintext: &plaintext,
         };
@@ -387,7 +358,6 @@ struct OpenSide<'a> {
 impl Side for OpenSide<'_> {
     fn prepare(&mut self, n: usize) {
         for r in self.records.iter_mut().take(n) {
-            r.clear();
             self.sender.next().seal(self.plaintext, r).unwrap();
         }
     }

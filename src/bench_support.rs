@@ -45,10 +45,12 @@ impl RecordKey {
         Ok(Self(record::RecordKey::new(aead, salt)))
     }
 
-    /// Appends one protected application-data record holding `plaintext` to `out`
-    /// (allocation-free when `out` has the capacity).
-    pub fn seal(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
-        self.0.seal(ContentType::APPLICATION_DATA, plaintext, out)
+    /// Writes one protected application-data record holding `plaintext` to the
+    /// start of `out` and returns its length: the path of
+    /// `Connection::write_app_data_to`, encrypting straight into `out`.
+    pub fn seal(&mut self, plaintext: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        self.0
+            .seal_to(ContentType::APPLICATION_DATA, plaintext, out)
     }
 
     /// Opens an application-data record's fragment (the bytes after the 5-byte

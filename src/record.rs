@@ -25,6 +25,11 @@ pub(crate) const EXPLICIT_NONCE_LEN: usize = 8;
 /// Bytes a protected record adds to its plaintext.
 pub(crate) const OVERHEAD: usize = EXPLICIT_NONCE_LEN + GCM_TAG_LEN;
 
+/// Bytes on the wire of a protected record holding `plaintext_len` bytes.
+pub(crate) const fn sealed_len(plaintext_len: usize) -> usize {
+    HEADER_LEN + OVERHEAD + plaintext_len
+}
+
 /// One direction's record key, salt and sequence number. Not `Clone`.
 pub(crate) struct RecordKey {
     key: Box<dyn AeadKey>,
@@ -75,31 +80,52 @@ impl RecordKey {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        let start = out.len();
+        out.resize(start + sealed_len(plaintext.len()), 0);
+        let result = self.seal_to(typ, plaintext, &mut out[start..]);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result.map(drop)
+    }
+
+    /// Writes one protected record holding `plaintext` (at most 2^14 bytes) to
+    /// the start of `out`, which must have room for
+    /// [`sealed_len`]`(plaintext.len())` bytes, and returns that length. The
+    /// plaintext is encrypted straight into `out`: nothing is copied first.
+    pub(crate) fn seal_to(
+        &mut self,
+        typ: ContentType,
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, Error> {
         debug_assert!(plaintext.len() <= MAX_PLAINTEXT);
         if !self.can_seal(typ) {
             return Err(Error::RecordLimitReached);
         }
+        let len = sealed_len(plaintext.len());
+        let Some(out) = out.get_mut(..len) else {
+            return Err(Error::Internal("record output buffer too small"));
+        };
         let explicit = self.seq.to_be_bytes();
         let header = RecordHeader {
             typ,
             version: ProtocolVersion::TLSV1_2,
             len: (plaintext.len() + OVERHEAD) as u16,
         };
-        out.extend_from_slice(&header.encode());
-        out.extend_from_slice(&explicit);
-        let start = out.len();
-        out.extend_from_slice(plaintext);
-        let tag = self
-            .key
-            .seal_in_place(
+        let (head, body) = out.split_at_mut(HEADER_LEN + EXPLICIT_NONCE_LEN);
+        head[..HEADER_LEN].copy_from_slice(&header.encode());
+        head[HEADER_LEN..].copy_from_slice(&explicit);
+        self.key
+            .seal_to(
                 &self.nonce(&explicit),
                 &self.aad(typ, plaintext.len()),
-                &mut out[start..],
+                plaintext,
+                body,
             )
             .map_err(|_| Error::Internal("AEAD seal failed"))?;
-        out.extend_from_slice(&tag);
         self.seq += 1;
-        Ok(())
+        Ok(len)
     }
 
     /// Opens a protected record's fragment in place and returns the range of the

@@ -6,7 +6,7 @@
 
 use std::io::{self, Read, Write};
 
-use crate::conn::{Connection, Event, HandshakeInfo, Role};
+use crate::conn::{Connection, Event, HandshakeInfo, MAX_PENDING_OUTPUT, Role};
 use crate::error::Error;
 use crate::record::MAX_RECORD_LEN;
 
@@ -21,6 +21,9 @@ pub struct TlsStream<R: Role, S: Read + Write> {
     conn: Connection<R>,
     sock: S,
     rbuf: Vec<u8>,
+    /// Records sealed by `write`, on their way to the transport (allocated on
+    /// the first write).
+    wbuf: Vec<u8>,
     plain: Vec<u8>,
     plain_pos: usize,
     peer_closed: bool,
@@ -47,6 +50,7 @@ impl<R: Role, S: Read + Write> TlsStream<R, S> {
             conn,
             sock,
             rbuf: vec![0u8; MAX_RECORD_LEN],
+            wbuf: Vec::new(),
             plain: Vec::new(),
             plain_pos: 0,
             peer_closed: false,
@@ -168,12 +172,25 @@ impl<R: Role, S: Read + Write> Write for TlsStream<R, S> {
         if !self.conn.is_established() {
             self.handshake()?;
         }
+        // Whatever the connection queued itself (an alert, say) goes first; then
+        // records are sealed from `data` straight into `wbuf`.
+        self.flush_tls()?;
+        if self.wbuf.is_empty() {
+            self.wbuf = vec![0u8; MAX_PENDING_OUTPUT];
+        }
         let mut taken = 0;
         while taken < data.len() {
-            let n = self.conn.write_app_data(&data[taken..]).map_err(to_io)?;
+            let (n, len) = self
+                .conn
+                .write_app_data_to(&data[taken..], &mut self.wbuf)
+                .map_err(to_io)?;
+            self.sock.write_all(&self.wbuf[..len])?;
             taken += n;
-            self.flush_tls()?;
+            if n == 0 {
+                self.flush_tls()?;
+            }
         }
+        self.sock.flush()?;
         Ok(taken)
     }
 

@@ -227,3 +227,113 @@ fn a_server_requiring_ems_refuses_a_client_without_it() {
             .is_none()
     );
 }
+
+fn established_pair() -> (rsatls::ClientConnection, rsatls::ServerConnection) {
+    let mut c = client(client_config("rsa2048"), 1);
+    let mut s = server(server_config("rsa2048"), 2);
+    handshake(&mut c, &mut s).unwrap();
+    (c, s)
+}
+
+#[test]
+fn write_app_data_to_seals_into_the_callers_buffer() {
+    let (mut c, mut s) = established_pair();
+    let big: Vec<u8> = (0..70_000u32).map(|i| (i * 7) as u8).collect();
+    // Any buffer size: whole records, each as large as the room allows.
+    for out_len in [30, 31, 1000, rsatls::MAX_PENDING_OUTPUT, 100_000] {
+        let mut out = vec![0u8; out_len];
+        let mut sent = 0;
+        let mut wire = Vec::new();
+        while sent < big.len() {
+            let (n, len) = c.write_app_data_to(&big[sent..], &mut out).unwrap();
+            assert!(n > 0 && len == n + 29 * records_in(&out[..len]));
+            sent += n;
+            wire.extend_from_slice(&out[..len]);
+        }
+        assert!(!c.wants_write());
+        assert_eq!(concat_data(&feed(&mut s, &wire, 4096).unwrap()), big);
+    }
+    // Too small for a one-byte record: nothing taken, nothing written.
+    assert_eq!(c.write_app_data_to(b"x", &mut [0u8; 29]), Ok((0, 0)));
+    assert_eq!(c.write_app_data_to(b"", &mut [0u8; 100]), Ok((0, 0)));
+}
+
+/// How many records a run of whole records holds.
+fn records_in(mut wire: &[u8]) -> usize {
+    let mut n = 0;
+    while wire.len() >= 5 {
+        let len = usize::from(u16::from_be_bytes([wire[3], wire[4]]));
+        wire = &wire[5 + len..];
+        n += 1;
+    }
+    assert!(wire.is_empty());
+    n
+}
+
+#[test]
+fn write_app_data_to_and_write_app_data_put_the_same_bytes_on_the_wire() {
+    let (mut a, _) = established_pair();
+    let (mut b, _) = established_pair();
+    let data: Vec<u8> = (0..40_000u32).map(|i| (i % 251) as u8).collect();
+    let mut direct = Vec::new();
+    let mut out = vec![0u8; rsatls::MAX_PENDING_OUTPUT];
+    let mut sent = 0;
+    while sent < data.len() {
+        let (n, len) = a.write_app_data_to(&data[sent..], &mut out).unwrap();
+        direct.extend_from_slice(&out[..len]);
+        sent += n;
+    }
+    let mut buffered = Vec::new();
+    let mut sent = 0;
+    while sent < data.len() {
+        sent += b.write_app_data(&data[sent..]).unwrap();
+        buffered.extend(take_output(&mut b));
+    }
+    assert_eq!(direct, buffered);
+}
+
+#[test]
+fn write_app_data_to_lets_queued_output_go_first_and_refuses_when_not_connected() {
+    let mut c = client(client_config("rsa2048"), 1);
+    assert_eq!(
+        c.write_app_data_to(b"early", &mut [0u8; 100]),
+        Err(Error::NotConnected)
+    );
+    let (mut c, mut s) = established_pair();
+    c.write_app_data(b"queued").unwrap();
+    assert_eq!(c.write_app_data_to(b"next", &mut [0u8; 100]), Ok((0, 0)));
+    let mut wire = take_output(&mut c);
+    let mut out = [0u8; 100];
+    let (n, len) = c.write_app_data_to(b"next", &mut out).unwrap();
+    assert_eq!((n, len), (4, 33));
+    wire.extend_from_slice(&out[..len]);
+    assert_eq!(concat_data(&feed(&mut s, &wire, 7).unwrap()), b"queuednext");
+    c.send_close_notify();
+    assert_eq!(
+        c.write_app_data_to(b"late", &mut out),
+        Err(Error::NotConnected)
+    );
+}
+
+#[test]
+fn pending_output_never_exceeds_one_record() {
+    let (mut c, mut s) = established_pair();
+    let big = vec![0x5au8; 100_000];
+    // Without draining, write_app_data stops at one full record's worth.
+    let n = c.write_app_data(&big).unwrap();
+    assert_eq!(n, 16_384);
+    assert_eq!(c.write_app_data(&big).unwrap(), 0);
+    // A partial drain makes room for a shorter record (its header, explicit
+    // nonce and tag included), and no more.
+    let mut part = vec![0u8; 1000];
+    assert_eq!(c.write_tls(&mut part), 1000);
+    assert_eq!(c.write_app_data(&big[n..]).unwrap(), 1000 - 29);
+    let mut rest = vec![0u8; 2 * rsatls::MAX_PENDING_OUTPUT];
+    let m = c.write_tls(&mut rest);
+    assert_eq!(m, rsatls::MAX_PENDING_OUTPUT);
+    part.extend_from_slice(&rest[..m]);
+    assert_eq!(
+        concat_data(&feed(&mut s, &part, 5000).unwrap()),
+        &big[..n + 1000 - 29]
+    );
+}

@@ -527,6 +527,8 @@ impl StateMachineTest for Test {
         let mut events = Vec::new();
         let mut result: Result<(), Error> = Ok(());
         let mut called = false;
+        // Records a write sealed into its own buffer, sent before queued output.
+        let mut sealed: [Vec<u8>; 2] = Default::default();
         match action {
             Action::Deliver(dir) => {
                 if let Some(g) = real.queues[dir].pop_front() {
@@ -568,9 +570,15 @@ impl StateMachineTest for Test {
                 called = true;
                 let n = m.sides[side].writes.wrapping_sub(1);
                 let data = write_data(side, n, len);
-                result = real.side(side).write_app_data(&data).map(|taken| {
-                    assert_eq!(taken, len, "a write of at most 40 KB is taken whole");
-                });
+                // Sealed into a caller buffer large enough to take the write whole.
+                let mut out = vec![0u8; 64 * 1024];
+                result =
+                    real.side(side)
+                        .write_app_data_to(&data, &mut out)
+                        .map(|(taken, written)| {
+                            assert_eq!(taken, len, "a write of at most 40 KB is taken whole");
+                            sealed[side] = out[..written].to_vec();
+                        });
             }
             Action::Close(side) => real.side(side).send_close_notify(),
             Action::Eof(side) => {
@@ -620,7 +628,9 @@ impl StateMachineTest for Test {
 
         // Output: exactly the records the model expects, or into a lump.
         for side in [CLIENT, SERVER] {
-            let recs = split_records(&take_output(real.side(side)));
+            let mut output = core::mem::take(&mut sealed[side]);
+            output.extend(take_output(real.side(side)));
+            let recs = split_records(&output);
             if m.sides[side].doomed {
                 if !real.queues[side].back().is_some_and(|g| g.lump) {
                     real.queues[side].push_back(Group {

@@ -120,7 +120,7 @@ fn deliver(from: &mut dyn Endpoint, to: &mut dyn Endpoint) -> Result<(Vec<u8>, V
 }
 
 pub(crate) fn run() -> Result<(), Failure> {
-    let provider = rsatls::crypto::rustcrypto::default_provider();
+    let provider = rsatls::crypto::default_provider();
     println!("rsatls demo: TLS 1.2 RSA key transport, seed {SEED:#x}, all in memory\n");
 
     // The server's key and certificate, made from the seed.

@@ -37,8 +37,18 @@ pub type ServerConnection = Connection<Server>;
 pub const MAX_EMPTY_RUN: u32 = 32;
 
 /// Bytes of protected application data `write_app_data` will queue before it
-/// asks the caller to drain with `write_tls` first.
-pub const MAX_PENDING_OUTPUT: usize = 4 * (MAX_PLAINTEXT + HEADER_LEN + record::OVERHEAD);
+/// asks the caller to drain with `write_tls` first: one full record. The
+/// outgoing buffer's capacity stays at this once the handshake is over.
+pub const MAX_PENDING_OUTPUT: usize = record::sealed_len(MAX_PLAINTEXT);
+
+/// The plaintext length of the next application-data record: up to 2^14 and
+/// as much as `room` bytes of output can hold, or `None` if nothing fits.
+fn fragment_len(remaining: usize, room: usize) -> Option<usize> {
+    let n = remaining
+        .min(MAX_PLAINTEXT)
+        .min(room.checked_sub(HEADER_LEN + record::OVERHEAD)?);
+    (n > 0).then_some(n)
+}
 
 /// What the connection has to tell its caller.
 #[non_exhaustive]
@@ -146,6 +156,8 @@ pub trait Endpoint {
     fn wants_write(&self) -> bool;
     /// See [`Connection::write_app_data`].
     fn write_app_data(&mut self, data: &[u8]) -> Result<usize, Error>;
+    /// See [`Connection::write_app_data_to`].
+    fn write_app_data_to(&mut self, data: &[u8], out: &mut [u8]) -> Result<(usize, usize), Error>;
     /// See [`Connection::send_close_notify`].
     fn send_close_notify(&mut self);
     /// See [`Connection::handle_eof`].
@@ -196,8 +208,7 @@ impl<R: Role> Connection<R> {
     /// Appends every pending byte for the peer to `out`.
     pub fn write_tls_into(&mut self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.core.outgoing[self.core.out_start..]);
-        self.core.outgoing.clear();
-        self.core.out_start = 0;
+        self.core.output_drained();
     }
 
     /// Whether bytes are waiting for [`write_tls`](Self::write_tls).
@@ -207,26 +218,73 @@ impl<R: Role> Connection<R> {
 
     /// Protects application data for the peer and returns how much was taken.
     ///
-    /// Takes everything unless about 64 KiB of output is already pending, in which
-    /// case it takes less (possibly zero) and the caller drains
-    /// [`write_tls`](Self::write_tls) first. Fails with [`Error::NotConnected`]
-    /// before the handshake completes or after close_notify was sent.
+    /// Takes as much as fits in one full record's worth of pending output
+    /// ([`MAX_PENDING_OUTPUT`]), possibly zero; the caller drains
+    /// [`write_tls`](Self::write_tls) and calls again. Fails with
+    /// [`Error::NotConnected`] before the handshake completes or after
+    /// close_notify was sent. [`write_app_data_to`](Self::write_app_data_to)
+    /// does the same without the connection's buffer.
     pub fn write_app_data(&mut self, data: &[u8]) -> Result<usize, Error> {
         self.core.check()?;
         if !self.core.established || self.core.sent_close {
             return Err(Error::NotConnected);
         }
+        self.core.compact_output();
+        // One allocation of exactly one record's worth, kept from then on.
+        let room = MAX_PENDING_OUTPUT.saturating_sub(self.core.outgoing.len());
+        self.core.outgoing.reserve_exact(room);
         let mut taken = 0;
-        for chunk in data.chunks(MAX_PLAINTEXT) {
-            if self.core.outgoing.len() - self.core.out_start >= MAX_PENDING_OUTPUT {
+        while taken < data.len() {
+            let room = MAX_PENDING_OUTPUT.saturating_sub(self.core.outgoing.len());
+            let Some(n) = fragment_len(data.len() - taken, room) else {
                 break;
-            }
+            };
+            let chunk = &data[taken..taken + n];
             if let Err(e) = self.core.send_record(ContentType::APPLICATION_DATA, chunk) {
                 return Err(self.core.fail(e));
             }
-            taken += chunk.len();
+            taken += n;
         }
         Ok(taken)
+    }
+
+    /// Protects application data straight into `out`, a buffer the caller owns,
+    /// and returns `(taken, written)`: the bytes of `data` consumed and the bytes
+    /// of `out` filled with records, ready to send.
+    ///
+    /// The copy-free form of [`write_app_data`](Self::write_app_data): each
+    /// record is encrypted from `data` into `out` and the connection keeps no
+    /// copy. Records hold up to 2^14 bytes and as many are written as fit, so an
+    /// `out` of [`MAX_PENDING_OUTPUT`] bytes always takes a full record. Output
+    /// the connection has queued itself goes first: while
+    /// [`wants_write`](Self::wants_write) is true this writes nothing.
+    pub fn write_app_data_to(
+        &mut self,
+        data: &[u8],
+        out: &mut [u8],
+    ) -> Result<(usize, usize), Error> {
+        self.core.check()?;
+        if !self.core.established || self.core.sent_close {
+            return Err(Error::NotConnected);
+        }
+        if self.wants_write() {
+            return Ok((0, 0));
+        }
+        let (mut taken, mut written) = (0, 0);
+        while taken < data.len() {
+            let Some(n) = fragment_len(data.len() - taken, out.len() - written) else {
+                break;
+            };
+            match self
+                .core
+                .seal_app_data_to(&data[taken..taken + n], &mut out[written..])
+            {
+                Ok(len) => written += len,
+                Err(e) => return Err(self.core.fail(e)),
+            }
+            taken += n;
+        }
+        Ok((taken, written))
     }
 
     /// Queues a close_notify alert. Application data can no longer be written;
@@ -368,6 +426,9 @@ impl<R: Role> Endpoint for Connection<R> {
     }
     fn write_app_data(&mut self, data: &[u8]) -> Result<usize, Error> {
         Connection::write_app_data(self, data)
+    }
+    fn write_app_data_to(&mut self, data: &[u8], out: &mut [u8]) -> Result<(usize, usize), Error> {
+        Connection::write_app_data_to(self, data, out)
     }
     fn send_close_notify(&mut self) {
         Connection::send_close_notify(self)
@@ -533,10 +594,36 @@ impl Core {
         out[..n].copy_from_slice(&pending[..n]);
         self.out_start += n;
         if self.out_start == self.outgoing.len() {
-            self.outgoing.clear();
-            self.out_start = 0;
+            self.output_drained();
         }
         n
+    }
+
+    /// Empties the drained output buffer. Once the handshake is over, capacity
+    /// beyond one record (a large certificate flight) is given back, so an
+    /// established connection holds at most [`MAX_PENDING_OUTPUT`] here.
+    fn output_drained(&mut self) {
+        self.outgoing.clear();
+        self.out_start = 0;
+        if self.established && self.outgoing.capacity() > MAX_PENDING_OUTPUT {
+            self.outgoing = Vec::new();
+        }
+    }
+
+    /// Moves pending output to the front of the buffer.
+    fn compact_output(&mut self) {
+        if self.out_start > 0 {
+            self.outgoing.drain(..self.out_start);
+            self.out_start = 0;
+        }
+    }
+
+    /// Seals one application-data record into the caller's `out`.
+    fn seal_app_data_to(&mut self, fragment: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        match &mut self.write_key {
+            Some(key) => key.seal_to(ContentType::APPLICATION_DATA, fragment, out),
+            None => Err(Error::Internal("no write key on an established connection")),
+        }
     }
 
     /// Takes the next whole record from the input buffer, decrypting it in place

@@ -182,6 +182,29 @@ impl AeadKey for Gcm {
         tag.as_ref().try_into().map_err(|_| CryptoError)
     }
 
+    fn seal_to(
+        &self,
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        // The scatter form encrypts `extra_in` into `extra_out_and_tag`, tag
+        // included; with nothing in place, that is an out-of-place seal.
+        if out.len() != plaintext.len() + GCM_TAG_LEN {
+            return Err(CryptoError);
+        }
+        self.0
+            .seal_in_place_scatter(
+                Nonce::assume_unique_for_key(*nonce),
+                Aad::from(aad),
+                &mut [],
+                plaintext,
+                out,
+            )
+            .map_err(|_| CryptoError)
+    }
+
     fn open_in_place(
         &self,
         nonce: &[u8; GCM_NONCE_LEN],

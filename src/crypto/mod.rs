@@ -191,6 +191,30 @@ pub trait AeadKey: Send + Sync {
         buf: &mut [u8],
     ) -> Result<[u8; GCM_TAG_LEN], CryptoError>;
 
+    /// Encrypts `plaintext` into `out`, which must be exactly
+    /// `plaintext.len() + GCM_TAG_LEN` bytes: ciphertext, then tag (the layout of
+    /// a TLS record's body).
+    ///
+    /// The record layer seals with this, straight from the caller's bytes into
+    /// the outgoing record. The default copies and calls
+    /// [`seal_in_place`](Self::seal_in_place); a provider whose cipher can write
+    /// to a separate buffer overrides it and saves the copy.
+    fn seal_to(
+        &self,
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        if out.len() != plaintext.len() + GCM_TAG_LEN {
+            return Err(CryptoError);
+        }
+        let (body, tag) = out.split_at_mut(plaintext.len());
+        body.copy_from_slice(plaintext);
+        tag.copy_from_slice(&self.seal_in_place(nonce, aad, body)?);
+        Ok(())
+    }
+
     /// Decrypts `buf` in place after checking `tag`.
     ///
     /// On failure `buf` holds no plaintext: implementations leave it unchanged or

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use aes_gcm::aead::consts::{U12, U16};
+use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadCore, AeadInOut, KeyInit};
 use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use hmac::{Hmac, Mac};
@@ -151,6 +152,26 @@ where
             .encrypt_inout_detached(&(*nonce).into(), aad, buf.into())
             .map_err(|_| CryptoError)?;
         Ok(tag.into())
+    }
+
+    fn seal_to(
+        &self,
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), CryptoError> {
+        if out.len() != plaintext.len() + GCM_TAG_LEN {
+            return Err(CryptoError);
+        }
+        let (body, tag_out) = out.split_at_mut(plaintext.len());
+        let buf = InOutBuf::new(plaintext, body).map_err(|_| CryptoError)?;
+        let tag = self
+            .0
+            .encrypt_inout_detached(&(*nonce).into(), aad, buf)
+            .map_err(|_| CryptoError)?;
+        tag_out.copy_from_slice(&tag);
+        Ok(())
     }
 
     fn open_in_place(

@@ -15,7 +15,7 @@ use rsatls::{
 };
 
 pub fn provider() -> Arc<dyn CryptoProvider> {
-    rsatls::crypto::rustcrypto::default_provider()
+    rsatls::crypto::default_provider()
 }
 
 pub fn data(name: &str) -> Vec<u8> {
