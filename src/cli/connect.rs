@@ -10,7 +10,7 @@ use rsatls::stream::TlsStream;
 use rsatls::{ClientConfig, ClientConnection, ServerAuth};
 
 use super::args::Args;
-use super::{Failure, describe, os_rng};
+use super::{Failure, describe, keyfiles, os_rng};
 
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let mut a = Args::new(args);
@@ -34,13 +34,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         (Some(pin), None) => ServerAuth::Pins(
             rsatls::pki::parse_pins(&pin).map_err(|e| Failure::Usage(format!("--pin: {e}")))?,
         ),
-        (None, Some(file)) => {
-            let bytes =
-                std::fs::read(&file).map_err(|e| Failure::Runtime(format!("{file}: {e}")))?;
-            let certs = rsatls::pki::load_certificates(&bytes)
-                .map_err(|e| Failure::Runtime(format!("{file}: {e}")))?;
-            ServerAuth::TrustedCertificates(certs)
-        }
+        (None, Some(file)) => ServerAuth::TrustedCertificates(keyfiles::load_certificates(&file)?),
         _ => {
             return Err(Failure::Usage(
                 "exactly one of --pin and --cafile is required".into(),

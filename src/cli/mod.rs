@@ -5,6 +5,7 @@ mod args;
 pub(crate) mod certgen;
 mod connect;
 mod demo;
+mod keyfiles;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,6 +22,7 @@ USAGE:
         network) and prints the five steps of RSA key transport on the real bytes.
 
     rsatls serve [--listen ADDR] [--cert FILE --key FILE] [--http] [--allow-no-ems]
+                 [--key-pass-env NAME | --key-pass-file PATH]
         Serves TLS 1.2 on ADDR (default 127.0.0.1:4433; port 0 picks one).
         Prints `listening on ADDR` and `pin sha256//BASE64` on stdout once ready.
         Without --cert/--key, uses a fresh 2048-bit key and a self-signed
@@ -32,8 +34,18 @@ USAGE:
         stdout; at stdin EOF sends close_notify and reads until the peer closes.
         SNI is HOST unless HOST is an IP address or --servername is given.
 
+KEYS AND CERTIFICATES:
+    Certificates and keys may be PEM or DER; keys PKCS#8 or PKCS#1, or
+    encrypted PKCS#8 (PBES2: PBKDF2 or scrypt, AES-CBC) with the passphrase in
+    the environment variable NAME (--key-pass-env NAME) or on the first line
+    of PATH (--key-pass-file PATH). Never on the command line.
+
 EXIT CODES:
-    0 success, 1 TLS or I/O failure (alert named on stderr), 2 usage error
+    0 success
+    1 TLS, certificate or network failure (the alert is named on stderr)
+    2 usage error
+    3 a local file cannot be used: a key or certificate that cannot be read or
+      loaded, a wrong or missing passphrase
 ";
 
 /// Runs one command and maps its outcome to the documented exit codes.
@@ -61,15 +73,23 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             eprintln!("rsatls: {msg}");
             ExitCode::from(1)
         }
+        Err(Failure::Input(msg)) => {
+            eprintln!("rsatls: {msg}");
+            ExitCode::from(3)
+        }
     }
 }
 
 /// Why a command failed.
+#[derive(Debug)]
 pub(crate) enum Failure {
     /// Bad arguments: exit code 2.
     Usage(String),
     /// A TLS or I/O failure: exit code 1.
     Runtime(String),
+    /// A local file (key, certificate, passphrase) that cannot be used: exit
+    /// code 3.
+    Input(String),
 }
 
 /// Describes an I/O error, naming the TLS alert where there is one.
