@@ -17,6 +17,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let pin = a.value("--pin")?;
     let cafile = a.value("--cafile")?;
     let servername = a.value("--servername")?;
+    let key_log = super::keylog::from_args(&mut a)?;
     let positionals = a.positionals()?;
     let [target] = positionals.as_slice() else {
         return Err(Failure::Usage("connect takes exactly one HOST:PORT".into()));
@@ -43,7 +44,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     };
     // SNI is the host name unless the host is an IP literal (RFC 6066 §3).
     let sni = servername.or_else(|| host.parse::<IpAddr>().is_err().then(|| host.to_string()));
-    let config = Arc::new(ClientConfig::new(provider.clone(), auth));
+    let mut config = ClientConfig::new(provider.clone(), auth);
+    if let Some(key_log) = key_log {
+        config = config.with_key_log(key_log);
+    }
+    let config = Arc::new(config);
     let conn = ClientConnection::new(config, sni.as_deref(), os_rng()?)
         .map_err(|e| Failure::Usage(format!("--servername: {e}")))?;
 

@@ -6,6 +6,7 @@ pub(crate) mod certgen;
 mod connect;
 mod demo;
 mod keyfiles;
+mod keylog;
 mod serve;
 
 use std::process::ExitCode;
@@ -22,14 +23,15 @@ USAGE:
         network) and prints the five steps of RSA key transport on the real bytes.
 
     rsatls serve [--listen ADDR] [--cert FILE --key FILE] [--http] [--allow-no-ems]
-                 [--key-pass-env NAME | --key-pass-file PATH]
+                 [--key-pass-env NAME | --key-pass-file PATH] [--keylog FILE]
         Serves TLS 1.2 on ADDR (default 127.0.0.1:4433; port 0 picks one).
         Prints `listening on ADDR` and `pin sha256//BASE64` on stdout once ready.
         Without --cert/--key, uses a fresh 2048-bit key and a self-signed
         certificate for localhost, 127.0.0.1 and ::1. Echoes application data, or
         with --http answers each HTTP request with a small page.
 
-    rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE) [--servername NAME]
+    rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE)
+                   [--servername NAME] [--keylog FILE]
         Like `openssl s_client -quiet`: stdin is sent, received data goes to
         stdout; at stdin EOF sends close_notify and reads until the peer closes.
         SNI is HOST unless HOST is an IP address or --servername is given.
@@ -40,12 +42,18 @@ KEYS AND CERTIFICATES:
     the environment variable NAME (--key-pass-env NAME) or on the first line
     of PATH (--key-pass-file PATH). Never on the command line.
 
+KEY LOG:
+    --keylog FILE, or else the SSLKEYLOGFILE environment variable, appends NSS
+    key log lines (`CLIENT_RANDOM <client random> <master secret>`, in hex) to
+    FILE (created with mode 0600), for `tshark -o tls.keylog_file:FILE`.
+    Whoever can read FILE can decrypt the sessions.
+
 EXIT CODES:
     0 success
     1 TLS, certificate or network failure (the alert is named on stderr)
     2 usage error
     3 a local file cannot be used: a key or certificate that cannot be read or
-      loaded, a wrong or missing passphrase
+      loaded, a wrong or missing passphrase, a key log that cannot be opened
 ";
 
 /// Runs one command and maps its outcome to the documented exit codes.
@@ -87,8 +95,8 @@ pub(crate) enum Failure {
     Usage(String),
     /// A TLS or I/O failure: exit code 1.
     Runtime(String),
-    /// A local file (key, certificate, passphrase) that cannot be used: exit
-    /// code 3.
+    /// A local file (key, certificate, passphrase, key log) that cannot be
+    /// used: exit code 3.
     Input(String),
 }
 

@@ -30,6 +30,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let http = a.flag("--http");
     let allow_no_ems = a.flag("--allow-no-ems");
     let key_pass = super::keyfiles::passphrase_from_args(&mut a)?;
+    let key_log = super::keylog::from_args(&mut a)?;
     let extra = a.positionals()?;
     if let Some(x) = extra.first() {
         return Err(Failure::Usage(format!("unexpected argument `{x}`")));
@@ -42,7 +43,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         (None, None) => ephemeral_config(provider.clone())?,
         _ => return Err(Failure::Usage("--cert and --key go together".into())),
     };
-    let config = Arc::new(config.with_allow_no_ems(allow_no_ems));
+    let mut config = config.with_allow_no_ems(allow_no_ems);
+    if let Some(key_log) = key_log {
+        config = config.with_key_log(key_log);
+    }
+    let config = Arc::new(config);
     let spki = rsatls::pki::rsa_key_from_certificate(config.leaf())
         .map_err(|e| Failure::Runtime(format!("certificate: {e:?}")))?;
     let pin = rsatls::pki::pin_of_spki(provider.as_ref(), &spki.spki_der);
