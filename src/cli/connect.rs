@@ -60,14 +60,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let info = tls
         .handshake()
         .map_err(|e| Failure::Runtime(describe(&e)))?;
-    let pin = info
-        .peer_certificates
-        .first()
+    let leaf = info.peer_certificates.first();
+    let pin = leaf
         .and_then(|leaf| rsatls::pki::rsa_key_from_certificate(leaf).ok())
         .map(|k| rsatls::pki::pin_of_spki(provider.as_ref(), &k.spki_der).to_string())
         .unwrap_or_default();
+    let subject = leaf
+        .and_then(|leaf| rsatls::pki::certificate_subject(leaf))
+        .unwrap_or_default();
+    // Documented in --help; the subject is last because it may hold spaces.
     eprintln!(
-        "rsatls: connected: {} extended_master_secret={} pin {pin}",
+        "rsatls: connected: {} extended_master_secret={} pin {pin} subject {subject}",
         info.suite.name, info.extended_master_secret
     );
     pump(&mut tls).map_err(|e| Failure::Runtime(describe(&e)))

@@ -35,6 +35,8 @@ USAGE:
         Like `openssl s_client -quiet`: stdin is sent, received data goes to
         stdout; at stdin EOF sends close_notify and reads until the peer closes.
         SNI is HOST unless HOST is an IP address or --servername is given.
+        Once connected, prints on stderr one line:
+        `rsatls: connected: SUITE extended_master_secret=BOOL pin sha256//BASE64 subject SUBJECT`
 
 KEYS AND CERTIFICATES:
     Certificates and keys may be PEM or DER; keys PKCS#8 or PKCS#1, or
