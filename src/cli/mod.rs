@@ -6,6 +6,7 @@ pub(crate) mod certgen;
 mod connect;
 mod demo;
 mod keyfiles;
+mod keygen;
 mod keylog;
 mod serve;
 
@@ -38,6 +39,14 @@ USAGE:
         Once connected, prints on stderr one line:
         `rsatls: connected: SUITE extended_master_secret=BOOL pin sha256//BASE64 subject SUBJECT`
 
+    rsatls keygen --out DIR [--bits N] [--san NAME]... [--days N] [--force]
+        Writes a new RSA key (N bits, 2048 to 8192, default 2048) to DIR/key.pem
+        (PKCS#8, mode 0600) and a self-signed certificate for it to DIR/cert.pem
+        (CA:FALSE, keyUsage digitalSignature and keyEncipherment, one SAN per
+        --san, default localhost, 127.0.0.1 and ::1; valid N days, default 365).
+        Never replaces an existing file without --force. Prints
+        `pin sha256//BASE64` on stdout.
+
 KEYS AND CERTIFICATES:
     Certificates and keys may be PEM or DER; keys PKCS#8 or PKCS#1, or
     encrypted PKCS#8 (PBES2: PBKDF2 or scrypt, AES-CBC) with the passphrase in
@@ -55,7 +64,8 @@ EXIT CODES:
     1 TLS, certificate or network failure (the alert is named on stderr)
     2 usage error
     3 a local file cannot be used: a key or certificate that cannot be read or
-      loaded, a wrong or missing passphrase, a key log that cannot be opened
+      loaded, a wrong or missing passphrase, a key log that cannot be opened,
+      or (keygen) an output file that exists already
 ";
 
 /// Runs one command and maps its outcome to the documented exit codes.
@@ -66,6 +76,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             .and_then(|()| demo::run()),
         Some("serve") => serve::run(&args[1..]),
         Some("connect") => connect::run(&args[1..]),
+        Some("keygen") => keygen::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -97,8 +108,8 @@ pub(crate) enum Failure {
     Usage(String),
     /// A TLS or I/O failure: exit code 1.
     Runtime(String),
-    /// A local file (key, certificate, passphrase, key log) that cannot be
-    /// used: exit code 3.
+    /// A local file (key, certificate, passphrase, key log, keygen output)
+    /// that cannot be used: exit code 3.
     Input(String),
 }
 
