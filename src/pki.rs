@@ -110,7 +110,8 @@ pub fn load_private_key(bytes: &[u8]) -> Result<PrivateKeyFile, Error> {
 /// as `openssl pkcs8 -topk8 -v2 aes-256-cbc` and `openssl genpkey -aes256` write
 /// them; scrypt parameters that need more than 1 GiB are refused. A passphrase
 /// given for an unencrypted key is ignored. The decrypted key is zeroized when the
-/// returned value is dropped, as is every intermediate copy.
+/// returned value is dropped, as is the decryption buffer this function uses
+/// (the KDF and cipher crates handle their own key material).
 ///
 /// # Errors
 /// [`Error::Config`] if the input holds no RSA private key, more than one, a key
