@@ -208,6 +208,38 @@ fn keygen_never_overwrites_without_force() {
     assert_eq!(pin.trim(), format!("pin {}", openssl_pin(&cert)));
 }
 
+/// From 4096 bits the elapsed time is shown while primes are searched for
+/// (lines every 5 s when stderr is not a terminal), and how long it took.
+#[test]
+fn keygen_4096_reports_its_time() {
+    require("openssl", &["version"]);
+    let dir = scratch("keygen4096");
+    let out = rsatls(&["keygen", "--bits", "4096", "--out", path_str(&dir)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("generating a 4096-bit RSA key"), "{err}");
+    let took = err
+        .lines()
+        .find_map(|l| l.strip_prefix("rsatls: key generated in "))
+        .unwrap_or_else(|| panic!("no timing line in\n{err}"));
+    let secs: f64 = took.trim_end_matches(" s").parse().unwrap();
+    let ticks = err.lines().filter(|l| l.contains(" s elapsed (")).count();
+    // One tick per full 5 s; the last may lose the race with the key.
+    let full = (secs / 5.0) as usize;
+    assert!(
+        ticks <= full && ticks + 1 >= full,
+        "{ticks} ticks in {secs} s:\n{err}"
+    );
+    let x509 = openssl(&[
+        "x509",
+        "-in",
+        path_str(&dir.join("cert.pem")),
+        "-noout",
+        "-text",
+    ]);
+    assert!(x509.contains("Public-Key: (4096 bit)"), "{x509}");
+}
+
 #[test]
 fn keygen_usage_errors_exit_2() {
     let dir = scratch("usage");
