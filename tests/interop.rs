@@ -707,6 +707,118 @@ fn python_ssl_client() {
     });
 }
 
+/// Python's `ssl` as a server for one connection: argv is the certificate,
+/// the key and a cipher string (TLS 1.2 at most; with a `tls13-capable:`
+/// prefix TLS 1.3 stays enabled). Prints `port N` once listening, the
+/// negotiated cipher, then echoes until the client's close_notify, answers it
+/// with its own and prints `done`.
+const PY_SERVER: &str = r#"
+import socket, ssl, sys
+cert, key, ciphers = sys.argv[1], sys.argv[2], sys.argv[3]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+if ciphers.startswith("tls13-capable:"):
+    ciphers = ciphers.split(":", 1)[1]
+else:
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.set_ciphers(ciphers)
+ctx.load_cert_chain(cert, key)
+with socket.create_server(("127.0.0.1", 0)) as listener:
+    listener.settimeout(20)
+    print("port", listener.getsockname()[1], flush=True)
+    raw, _ = listener.accept()
+    raw.settimeout(20)
+    with ctx.wrap_socket(raw, server_side=True) as s:
+        print("cipher", s.cipher(), flush=True)
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            s.sendall(d)
+        s.unwrap()
+        print("done", flush=True)
+"#;
+
+/// rsatls connect ↔ Python's ssl server: the handshake completes with one of
+/// `suites` and EMS, a short and a long line (more than one record) come
+/// back, and closing stdin ends both sides cleanly.
+fn connect_to_python(ciphers: &str, suites: &[&str], auth: &[&str]) {
+    let mut cmd = Command::new("python3");
+    cmd.args([
+        "-c",
+        PY_SERVER,
+        &data("rsa2048.cert.pem"),
+        &data("rsa2048.key.pem"),
+        ciphers,
+    ]);
+    let mut server = Peer::spawn(format!("python3 ssl server {ciphers}"), &mut cmd);
+    let port = server.wait_line(Out::Stdout, "port ", STEP)[5..].to_string();
+    let target = format!("127.0.0.1:{port}");
+    let mut args = vec![target.as_str()];
+    args.extend_from_slice(auth);
+    let mut client = rsatls_connect(&args);
+    if let Err(e) = client.try_wait_for(Out::Stderr, "rsatls: connected:", STEP) {
+        panic!("{e}\n{}\n{}", client.report(), server.report());
+    }
+    let hs = client.wait_line(Out::Stderr, "rsatls: connected:", STEP);
+    assert!(
+        suites.iter().any(|suite| hs.contains(suite)),
+        "{ciphers}: {hs}"
+    );
+    assert!(hs.contains("extended_master_secret=true"), "{hs}");
+    assert!(hs.contains(&committed_pin("rsa2048")), "{hs}");
+    assert!(hs.ends_with("subject CN=localhost"), "{hs}");
+    let cipher = server.wait_line(Out::Stdout, "cipher ", STEP);
+    assert!(cipher.contains("'TLSv1.2'"), "{cipher}");
+
+    let short = "hello python\n".to_string();
+    let long = format!("{}\n", "0123456789".repeat(2000));
+    for line in [&short, &long] {
+        client.send(line);
+    }
+    client.wait_for(Out::Stdout, &long, STEP);
+    client.close_stdin();
+    let code = client.exit_code(STEP);
+    assert_eq!(
+        code,
+        0,
+        "rsatls connect exit code\n{}\n{}",
+        client.report(),
+        server.report()
+    );
+    assert_eq!(client.stdout(), format!("{short}{long}"));
+    assert_eq!(server.exit_code(STEP), 0, "{}", server.report());
+    assert!(server.stdout().contains("done"), "{}", server.report());
+}
+
+#[test]
+fn connect_to_python_ssl_server() {
+    need_python();
+    let pin = committed_pin("rsa2048");
+    let cafile = data("rsa2048.cert.pem");
+    let both = [SUITES[0].1, SUITES[1].1];
+    thread::scope(|s| {
+        for (cipher, suite) in SUITES {
+            let pin = pin.as_str();
+            s.spawn(move || connect_to_python(cipher, &[suite], &["--pin", pin]));
+        }
+        let (pin, cafile) = (pin.as_str(), cafile.as_str());
+        s.spawn(move || {
+            connect_to_python(
+                "tls13-capable:AES128-GCM-SHA256:AES256-GCM-SHA384",
+                &both,
+                &["--cafile", cafile, "--servername", "localhost"],
+            )
+        });
+        s.spawn(move || {
+            connect_to_python(
+                "AES128-GCM-SHA256:AES256-GCM-SHA384",
+                &both,
+                &["--pin", pin],
+            )
+        });
+    });
+}
+
 // ---------------------------------------------------------------------------
 // Renegotiation
 // ---------------------------------------------------------------------------

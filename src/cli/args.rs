@@ -37,6 +37,29 @@ impl Args {
         }
     }
 
+    /// Removes every `--name VALUE` and `--name=VALUE`, and returns the values
+    /// in command-line order (for repeatable options).
+    pub(crate) fn values(&mut self, name: &str) -> Result<Vec<String>, Failure> {
+        let prefix = format!("{name}=");
+        let mut values = Vec::new();
+        let mut rest = Vec::new();
+        let mut args = std::mem::take(&mut self.rest).into_iter();
+        while let Some(a) = args.next() {
+            if a == name {
+                let value = args
+                    .next()
+                    .ok_or_else(|| Failure::Usage(format!("{name} needs a value")))?;
+                values.push(value);
+            } else if let Some(value) = a.strip_prefix(&prefix) {
+                values.push(value.to_string());
+            } else {
+                rest.push(a);
+            }
+        }
+        self.rest = rest;
+        Ok(values)
+    }
+
     /// The remaining positionals; any leftover `--option` is an error.
     pub(crate) fn positionals(self) -> Result<Vec<String>, Failure> {
         if let Some(bad) = self.rest.iter().find(|a| a.starts_with("--")) {

@@ -199,7 +199,6 @@ pub(crate) fn key_to_pkcs8_pem(key: &rsa::PrivateKey) -> Result<Zeroizing<String
 
 /// Encodes a DER certificate as a `CERTIFICATE` PEM block (RFC 7468; 64-column
 /// base64, LF line endings).
-#[allow(dead_code, reason = "no CLI command writes a certificate file yet")]
 pub(crate) fn cert_to_pem(der: &[u8]) -> String {
     let base64 = Base64::encode_string(der);
     let mut pem = String::with_capacity(base64.len() + base64.len() / 64 + 60);

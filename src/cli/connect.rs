@@ -10,13 +10,14 @@ use rsatls::stream::TlsStream;
 use rsatls::{ClientConfig, ClientConnection, ServerAuth};
 
 use super::args::Args;
-use super::{Failure, describe, os_rng};
+use super::{Failure, describe, keyfiles, os_rng};
 
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let mut a = Args::new(args);
     let pin = a.value("--pin")?;
     let cafile = a.value("--cafile")?;
     let servername = a.value("--servername")?;
+    let key_log = super::keylog::from_args(&mut a)?;
     let positionals = a.positionals()?;
     let [target] = positionals.as_slice() else {
         return Err(Failure::Usage("connect takes exactly one HOST:PORT".into()));
@@ -34,13 +35,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         (Some(pin), None) => ServerAuth::Pins(
             rsatls::pki::parse_pins(&pin).map_err(|e| Failure::Usage(format!("--pin: {e}")))?,
         ),
-        (None, Some(file)) => {
-            let bytes =
-                std::fs::read(&file).map_err(|e| Failure::Runtime(format!("{file}: {e}")))?;
-            let certs = rsatls::pki::load_certificates(&bytes)
-                .map_err(|e| Failure::Runtime(format!("{file}: {e}")))?;
-            ServerAuth::TrustedCertificates(certs)
-        }
+        (None, Some(file)) => ServerAuth::TrustedCertificates(keyfiles::load_certificates(&file)?),
         _ => {
             return Err(Failure::Usage(
                 "exactly one of --pin and --cafile is required".into(),
@@ -49,7 +44,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     };
     // SNI is the host name unless the host is an IP literal (RFC 6066 §3).
     let sni = servername.or_else(|| host.parse::<IpAddr>().is_err().then(|| host.to_string()));
-    let config = Arc::new(ClientConfig::new(provider.clone(), auth));
+    let mut config = ClientConfig::new(provider.clone(), auth);
+    if let Some(key_log) = key_log {
+        config = config.with_key_log(key_log);
+    }
+    let config = Arc::new(config);
     let conn = ClientConnection::new(config, sni.as_deref(), os_rng()?)
         .map_err(|e| Failure::Usage(format!("--servername: {e}")))?;
 
@@ -61,14 +60,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let info = tls
         .handshake()
         .map_err(|e| Failure::Runtime(describe(&e)))?;
-    let pin = info
-        .peer_certificates
-        .first()
+    let leaf = info.peer_certificates.first();
+    let pin = leaf
         .and_then(|leaf| rsatls::pki::rsa_key_from_certificate(leaf).ok())
         .map(|k| rsatls::pki::pin_of_spki(provider.as_ref(), &k.spki_der).to_string())
         .unwrap_or_default();
+    let subject = leaf
+        .and_then(|leaf| rsatls::pki::certificate_subject(leaf))
+        .unwrap_or_default();
+    // Documented in --help; the subject is last because it may hold spaces.
     eprintln!(
-        "rsatls: connected: {} extended_master_secret={} pin {pin}",
+        "rsatls: connected: {} extended_master_secret={} pin {pin} subject {subject}",
         info.suite.name, info.extended_master_secret
     );
     pump(&mut tls).map_err(|e| Failure::Runtime(describe(&e)))

@@ -5,6 +5,9 @@ mod args;
 pub(crate) mod certgen;
 mod connect;
 mod demo;
+mod keyfiles;
+mod keygen;
+mod keylog;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,19 +24,48 @@ USAGE:
         network) and prints the five steps of RSA key transport on the real bytes.
 
     rsatls serve [--listen ADDR] [--cert FILE --key FILE] [--http] [--allow-no-ems]
+                 [--key-pass-env NAME | --key-pass-file PATH] [--keylog FILE]
         Serves TLS 1.2 on ADDR (default 127.0.0.1:4433; port 0 picks one).
         Prints `listening on ADDR` and `pin sha256//BASE64` on stdout once ready.
         Without --cert/--key, uses a fresh 2048-bit key and a self-signed
         certificate for localhost, 127.0.0.1 and ::1. Echoes application data, or
         with --http answers each HTTP request with a small page.
 
-    rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE) [--servername NAME]
+    rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE)
+                   [--servername NAME] [--keylog FILE]
         Like `openssl s_client -quiet`: stdin is sent, received data goes to
         stdout; at stdin EOF sends close_notify and reads until the peer closes.
         SNI is HOST unless HOST is an IP address or --servername is given.
+        Once connected, prints on stderr one line:
+        `rsatls: connected: SUITE extended_master_secret=BOOL pin sha256//BASE64 subject SUBJECT`
+
+    rsatls keygen --out DIR [--bits N] [--san NAME]... [--days N] [--force]
+        Writes a new RSA key (N bits, 2048 to 8192, default 2048) to DIR/key.pem
+        (PKCS#8, mode 0600) and a self-signed certificate for it to DIR/cert.pem
+        (CA:FALSE, keyUsage digitalSignature and keyEncipherment, one SAN per
+        --san, default localhost, 127.0.0.1 and ::1; valid N days, default 365).
+        Never replaces an existing file without --force. Prints
+        `pin sha256//BASE64` on stdout.
+
+KEYS AND CERTIFICATES:
+    Certificates and keys may be PEM or DER; keys PKCS#8 or PKCS#1, or
+    encrypted PKCS#8 (PBES2: PBKDF2 or scrypt, AES-CBC) with the passphrase in
+    the environment variable NAME (--key-pass-env NAME) or on the first line
+    of PATH (--key-pass-file PATH). Never on the command line.
+
+KEY LOG:
+    --keylog FILE, or else the SSLKEYLOGFILE environment variable, appends NSS
+    key log lines (`CLIENT_RANDOM <client random> <master secret>`, in hex) to
+    FILE (created with mode 0600), for `tshark -o tls.keylog_file:FILE`.
+    Whoever can read FILE can decrypt the sessions.
 
 EXIT CODES:
-    0 success, 1 TLS or I/O failure (alert named on stderr), 2 usage error
+    0 success
+    1 TLS, certificate or network failure (the alert is named on stderr)
+    2 usage error
+    3 a local file cannot be used: a key or certificate that cannot be read or
+      loaded, a wrong or missing passphrase, a key log that cannot be opened,
+      or (keygen) an output file that exists already
 ";
 
 /// Runs one command and maps its outcome to the documented exit codes.
@@ -44,6 +76,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             .and_then(|()| demo::run()),
         Some("serve") => serve::run(&args[1..]),
         Some("connect") => connect::run(&args[1..]),
+        Some("keygen") => keygen::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())
@@ -61,15 +94,23 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
             eprintln!("rsatls: {msg}");
             ExitCode::from(1)
         }
+        Err(Failure::Input(msg)) => {
+            eprintln!("rsatls: {msg}");
+            ExitCode::from(3)
+        }
     }
 }
 
 /// Why a command failed.
+#[derive(Debug)]
 pub(crate) enum Failure {
     /// Bad arguments: exit code 2.
     Usage(String),
     /// A TLS or I/O failure: exit code 1.
     Runtime(String),
+    /// A local file (key, certificate, passphrase, key log, keygen output)
+    /// that cannot be used: exit code 3.
+    Input(String),
 }
 
 /// Describes an I/O error, naming the TLS alert where there is one.

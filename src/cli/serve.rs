@@ -29,6 +29,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let key = a.value("--key")?;
     let http = a.flag("--http");
     let allow_no_ems = a.flag("--allow-no-ems");
+    let key_pass = super::keyfiles::passphrase_from_args(&mut a)?;
+    let key_log = super::keylog::from_args(&mut a)?;
     let extra = a.positionals()?;
     if let Some(x) = extra.first() {
         return Err(Failure::Usage(format!("unexpected argument `{x}`")));
@@ -36,16 +38,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let provider = rsatls::crypto::rustcrypto::default_provider();
     let config = match (cert, key) {
         (Some(cert), Some(key)) => {
-            let certs =
-                std::fs::read(&cert).map_err(|e| Failure::Runtime(format!("{cert}: {e}")))?;
-            let key = std::fs::read(&key).map_err(|e| Failure::Runtime(format!("{key}: {e}")))?;
-            ServerConfig::from_pem_or_der(provider.clone(), &certs, &key)
-                .map_err(|e| Failure::Runtime(e.to_string()))?
+            super::keyfiles::server_config(provider.clone(), &cert, &key, key_pass.as_ref())?
         }
         (None, None) => ephemeral_config(provider.clone())?,
         _ => return Err(Failure::Usage("--cert and --key go together".into())),
     };
-    let config = Arc::new(config.with_allow_no_ems(allow_no_ems));
+    let mut config = config.with_allow_no_ems(allow_no_ems);
+    if let Some(key_log) = key_log {
+        config = config.with_key_log(key_log);
+    }
+    let config = Arc::new(config);
     let spki = rsatls::pki::rsa_key_from_certificate(config.leaf())
         .map_err(|e| Failure::Runtime(format!("certificate: {e:?}")))?;
     let pin = rsatls::pki::pin_of_spki(provider.as_ref(), &spki.spki_der);

@@ -18,8 +18,9 @@
 #   NAME.cert.der    the same certificate, DER
 # and
 #   rsa2048.key.enc.pem  the rsa2048 key as encrypted PKCS#8 ("ENCRYPTED PRIVATE
-#   rsa2048.key.enc.der  KEY", PBES2/AES-256-CBC, password "rsatls-test"), PEM and
-#                        DER, for "encrypted keys are refused" tests
+#   rsa2048.key.enc.der  KEY", PBES2/PBKDF2-HMAC-SHA256/AES-256-CBC, password
+#                        "rsatls-test"), PEM and DER, for the encrypted-key tests
+#   rsa2048.key.scrypt.pem  the same with scrypt (N=2^14, r=8, p=1) as the KDF
 #   pins.txt         one line per certificate: "NAME sha256//BASE64", the SHA-256
 #                    of the certificate's DER SubjectPublicKeyInfo, base64 with
 #                    padding, i.e. exactly the value curl's --pinnedpubkey takes.
@@ -70,6 +71,8 @@ openssl pkcs8 -topk8 -in rsa2048.key.pem -v2 aes-256-cbc \
     -passout pass:rsatls-test -out rsa2048.key.enc.pem
 openssl pkcs8 -topk8 -in rsa2048.key.pem -v2 aes-256-cbc \
     -passout pass:rsatls-test -outform der -out rsa2048.key.enc.der
+openssl pkcs8 -topk8 -in rsa2048.key.pem -scrypt \
+    -passout pass:rsatls-test -out rsa2048.key.scrypt.pem
 
 openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
     -pkeyopt ec_param_enc:named_curve -out ec256.key.pem

@@ -340,8 +340,15 @@ impl RsatlsServer {
     /// Starts `rsatls serve --listen 127.0.0.1:0 ARGS...` and waits for its
     /// `listening on ADDR` and `pin sha256//...` lines.
     pub(crate) fn start(args: &[&str]) -> RsatlsServer {
+        Self::start_with_env(args, &[])
+    }
+
+    /// [`RsatlsServer::start`] with extra environment variables for the server.
+    pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> RsatlsServer {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsatls"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied());
         let name = format!("rsatls serve {}", args.join(" "));
         let peer = Peer::spawn(name, &mut cmd);
         // Ephemeral RSA key generation can take a few seconds.

@@ -1,0 +1,188 @@
+//! Key, certificate and passphrase files for the commands: `--cert`, `--key`,
+//! `--cafile`, `--key-pass-env NAME` and `--key-pass-file PATH`.
+//!
+//! A passphrase never comes from the command line, where other users can read
+//! it (`ps`, /proc/PID/cmdline) and shells keep it in their history. Every copy
+//! of a passphrase or of key bytes made here is zeroized when dropped. (The
+//! environment variable itself cannot be cleared: `std::env::remove_var` is
+//! `unsafe`, and this crate forbids unsafe code.)
+
+use std::sync::Arc;
+
+use rsatls::ServerConfig;
+use rsatls::crypto::CryptoProvider;
+use zeroize::Zeroizing;
+
+use super::Failure;
+use super::args::Args;
+
+/// A key's passphrase, zeroized when dropped.
+pub(crate) type Passphrase = Zeroizing<Vec<u8>>;
+
+/// Takes `--key-pass-env NAME` or `--key-pass-file PATH` (at most one) from the
+/// arguments and reads the passphrase: the variable's value, or the first line
+/// of the file without its line ending (as `openssl -passin file:` reads it).
+///
+/// # Errors
+/// [`Failure::Usage`] for both options, an empty name or a passphrase given on
+/// the command line; [`Failure::Input`] for an unset variable, an unreadable
+/// file or an empty passphrase.
+pub(crate) fn passphrase_from_args(a: &mut Args) -> Result<Option<Passphrase>, Failure> {
+    for refused in ["--key-pass", "--pass", "--passin"] {
+        if a.value(refused)?.is_some() {
+            return Err(Failure::Usage(format!(
+                "{refused}: passphrases are not taken on the command line, where other \
+                 users can see them; use --key-pass-env NAME or --key-pass-file PATH"
+            )));
+        }
+    }
+    let from_env = a.value("--key-pass-env")?;
+    let from_file = a.value("--key-pass-file")?;
+    let passphrase = match (from_env, from_file) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(Failure::Usage(
+                "--key-pass-env and --key-pass-file exclude each other".into(),
+            ));
+        }
+        (Some(name), None) => {
+            if name.is_empty() || name.contains('=') {
+                return Err(Failure::Usage(format!(
+                    "--key-pass-env: `{name}` is not a variable name"
+                )));
+            }
+            let value = std::env::var_os(&name).ok_or_else(|| {
+                Failure::Input(format!(
+                    "--key-pass-env: the environment variable {name} is not set"
+                ))
+            })?;
+            Zeroizing::new(value.into_encoded_bytes())
+        }
+        (None, Some(path)) => {
+            let contents = read(&path)?;
+            let line = contents.split(|&b| b == b'\n').next().unwrap_or_default();
+            Zeroizing::new(line.strip_suffix(b"\r").unwrap_or(line).to_vec())
+        }
+    };
+    if passphrase.is_empty() {
+        return Err(Failure::Input("the key passphrase is empty".into()));
+    }
+    Ok(Some(passphrase))
+}
+
+/// Reads a whole file into memory that is zeroized when dropped.
+pub(crate) fn read(path: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
+    std::fs::read(path)
+        .map(Zeroizing::new)
+        .map_err(|e| Failure::Input(format!("{path}: {e}")))
+}
+
+/// Loads certificates (PEM bundle or one DER certificate) from `path`.
+pub(crate) fn load_certificates(path: &str) -> Result<Vec<Vec<u8>>, Failure> {
+    let bytes = read(path)?;
+    rsatls::pki::load_certificates(&bytes).map_err(|e| Failure::Input(format!("{path}: {e}")))
+}
+
+/// Builds a server configuration from a certificate chain file and a key file
+/// (PEM or DER; the key may be encrypted PKCS#8, decrypted with `passphrase`).
+pub(crate) fn server_config(
+    provider: Arc<dyn CryptoProvider>,
+    cert_path: &str,
+    key_path: &str,
+    passphrase: Option<&Passphrase>,
+) -> Result<ServerConfig, Failure> {
+    let chain = load_certificates(cert_path)?;
+    let key_bytes = read(key_path)?;
+    let passphrase = passphrase.map(|p| p.as_slice());
+    let key = rsatls::pki::load_private_key_with_passphrase(&key_bytes, passphrase)
+        .map_err(|e| Failure::Input(format!("{key_path}: {e}")))?;
+    ServerConfig::new(provider, chain, &key)
+        .map_err(|e| Failure::Input(format!("{cert_path} with {key_path}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Args {
+        Args::new(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    fn scratch(name: &str, contents: &[u8]) -> String {
+        let dir = std::env::temp_dir().join(format!("rsatls-keyfiles-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+
+    fn passphrase(list: &[&str]) -> Result<Option<Passphrase>, Failure> {
+        passphrase_from_args(&mut args(list))
+    }
+
+    fn message(r: Result<Option<Passphrase>, Failure>) -> (u8, String) {
+        match r {
+            Err(Failure::Usage(m)) => (2, m),
+            Err(Failure::Input(m)) => (3, m),
+            Err(Failure::Runtime(m)) => (1, m),
+            Ok(p) => panic!("accepted: {:?}", p.map(|p| p.len())),
+        }
+    }
+
+    #[test]
+    fn passphrase_file_is_its_first_line() {
+        for (contents, want) in [
+            (b"secret\n".as_slice(), b"secret".as_slice()),
+            (b"secret\r\nsecond line\n", b"secret"),
+            (b"no newline", b"no newline"),
+            (b" spaces kept \n", b" spaces kept "),
+        ] {
+            let path = scratch("pass.txt", contents);
+            let got = passphrase(&["--key-pass-file", &path]).unwrap().unwrap();
+            assert_eq!(got.as_slice(), want);
+        }
+        assert!(passphrase(&[]).unwrap().is_none());
+    }
+
+    #[test]
+    fn passphrase_from_the_environment() {
+        // PATH is set in any test environment; its value stands in for a secret.
+        let path = std::env::var_os("PATH").unwrap().into_encoded_bytes();
+        let got = passphrase(&["--key-pass-env", "PATH"]).unwrap().unwrap();
+        assert_eq!(got.as_slice(), path);
+        let (code, msg) = message(passphrase(&["--key-pass-env=RSATLS_SURELY_UNSET_VAR"]));
+        assert_eq!(code, 3);
+        assert!(msg.contains("RSATLS_SURELY_UNSET_VAR is not set"), "{msg}");
+    }
+
+    #[test]
+    fn passphrases_on_the_command_line_and_conflicts_are_refused() {
+        let file = scratch("pass2.txt", b"x\n");
+        let empty = scratch("empty.txt", b"\n");
+        for (list, code, needle) in [
+            (
+                &["--key-pass", "hunter2"][..],
+                2,
+                "not taken on the command line",
+            ),
+            (&["--pass=hunter2"][..], 2, "not taken on the command line"),
+            (
+                &["--key-pass-env", "PATH", "--key-pass-file", &file][..],
+                2,
+                "exclude each other",
+            ),
+            (&["--key-pass-env", ""][..], 2, "not a variable name"),
+            (&["--key-pass-file", &empty][..], 3, "empty"),
+            (
+                &["--key-pass-file", "/nonexistent/rsatls"][..],
+                3,
+                "/nonexistent/rsatls",
+            ),
+            (&["--key-pass-file"][..], 2, "needs a value"),
+        ] {
+            let (got, msg) = message(passphrase(list));
+            assert_eq!(got, code, "{list:?}: {msg}");
+            assert!(msg.contains(needle), "{list:?}: {msg}");
+        }
+    }
+}
