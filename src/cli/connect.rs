@@ -30,7 +30,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         .parse()
         .map_err(|_| Failure::Usage(format!("bad port in `{target}`")))?;
 
-    let provider = rsatls::crypto::rustcrypto::default_provider();
+    let provider = rsatls::crypto::default_provider();
     let auth = match (pin, cafile) {
         (Some(pin), None) => ServerAuth::Pins(
             rsatls::pki::parse_pins(&pin).map_err(|e| Failure::Usage(format!("--pin: {e}")))?,

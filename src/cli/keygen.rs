@@ -101,7 +101,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         return Err(e);
     }
 
-    let provider = rsatls::crypto::rustcrypto::default_provider();
+    let provider = rsatls::crypto::default_provider();
     let spki = rsatls::pki::rsa_key_from_certificate(&cert)
         .map_err(|e| Failure::Runtime(format!("certificate: {e:?}")))?;
     let pin = rsatls::pki::pin_of_spki(provider.as_ref(), &spki.spki_der);
