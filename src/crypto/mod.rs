@@ -248,7 +248,9 @@ pub trait RsaPrivateKey: Send + Sync {
     /// `ciphertext` and `out` are both `modulus_len()` bytes long. Fails only on
     /// conditions that depend on public data (a representative `>= n`) or on an
     /// internal fault; it must not fail, return early or vary its timing
-    /// depending on the plaintext. Blinding randomness comes from `rng`.
+    /// depending on the plaintext. Blinding randomness comes from `rng` or, where
+    /// the library cannot take it (OpenSSL in `fast`), from its own CSPRNG; the
+    /// result does not depend on it.
     fn raw_decrypt(
         &self,
         ciphertext: &[u8],
