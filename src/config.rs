@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::pki::{self, Pin, PrivateKeyFile};
 use crate::rsa_kx::MIN_RSA_BITS;
 use crate::suites::{ALL_SUITES, Suite};
+use crate::verify;
 
 /// Default bound on one handshake message, in bytes.
 pub const DEFAULT_MAX_HANDSHAKE_SIZE: usize = 64 * 1024;
@@ -48,6 +49,9 @@ pub(crate) struct Common {
     pub(crate) require_ems: bool,
     pub(crate) max_handshake_size: usize,
     pub(crate) key_log: Option<Arc<dyn KeyLog>>,
+    /// ALPN protocol names (RFC 7301): the client's offer, or the server's
+    /// preference list. Empty: ALPN is off.
+    pub(crate) alpn_protocols: Vec<Vec<u8>>,
 }
 
 impl Common {
@@ -58,6 +62,7 @@ impl Common {
             require_ems: true,
             max_handshake_size: DEFAULT_MAX_HANDSHAKE_SIZE,
             key_log: None,
+            alpn_protocols: Vec::new(),
         }
     }
 
@@ -68,7 +73,33 @@ impl Common {
         self.suites = suites.to_vec();
         Ok(())
     }
+
+    fn set_alpn_protocols(&mut self, protocols: &[&[u8]]) -> Result<(), Error> {
+        // RFC 7301 §3.1: ProtocolName<1..2^8-1>, and the whole
+        // ProtocolNameList<2..2^16-1> must fit in one extension.
+        if protocols
+            .iter()
+            .any(|p| p.is_empty() || p.len() > MAX_ALPN_NAME_LEN)
+        {
+            return Err(Error::Config(
+                "an ALPN protocol name must have 1 to 255 bytes",
+            ));
+        }
+        let encoded: usize = protocols.iter().map(|p| 1 + p.len()).sum();
+        if encoded > MAX_ALPN_LIST_LEN {
+            return Err(Error::Config("the ALPN protocol list is too long"));
+        }
+        self.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+        Ok(())
+    }
 }
+
+/// Longest ALPN protocol name (RFC 7301 §3.1: `opaque ProtocolName<1..2^8-1>`).
+const MAX_ALPN_NAME_LEN: usize = 255;
+
+/// Longest encoded ALPN list we offer: the extension body (2-byte list length
+/// then the list) must fit the 2^16-1 bytes of an extension.
+const MAX_ALPN_LIST_LEN: usize = 0xffff - 2;
 
 impl fmt::Debug for Common {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -81,6 +112,7 @@ impl fmt::Debug for Common {
             .field("require_ems", &self.require_ems)
             .field("max_handshake_size", &self.max_handshake_size)
             .field("key_log", &self.key_log.is_some())
+            .field("alpn_protocols", &self.alpn_protocols.len())
             .finish()
     }
 }
@@ -114,33 +146,51 @@ macro_rules! common_setters {
             self.common.key_log = Some(key_log);
             self
         }
+
+        /// Sets the ALPN protocols (RFC 7301), such as `b"http/1.1"`, in
+        /// preference order. A client offers them in this order; a server
+        /// selects the first of its own list that the client offered, and
+        /// refuses a client whose offer has none of them with
+        /// `no_application_protocol`. Empty (the default): ALPN is off, and a
+        /// server ignores the client's offer.
+        ///
+        /// The negotiated protocol is [`crate::HandshakeInfo::alpn_protocol`].
+        ///
+        /// # Errors
+        /// [`Error::Config`] if a name is empty or longer than 255 bytes, or the
+        /// list does not fit in one extension.
+        pub fn with_alpn_protocols(mut self, protocols: &[&[u8]]) -> Result<Self, Error> {
+            self.common.set_alpn_protocols(protocols)?;
+            Ok(self)
+        }
     };
 }
 
-/// A server's configuration: its certificate chain and RSA key, and policy.
+/// A server's configuration: its certificate chains and RSA keys, and policy.
+///
+/// A server holds one chain and key (the default) and optionally more, chosen by
+/// the name the client asks for in SNI (RFC 6066): the first chain whose leaf
+/// is valid for that name (a DNS name in its subjectAltName, compared without
+/// regard to case; a `*.` wildcard covers one label) is sent, and the default
+/// otherwise.
 #[derive(Debug)]
 pub struct ServerConfig {
     pub(crate) common: Common,
+    /// The default first, then the others in the order they were added.
+    pub(crate) certs: Vec<CertifiedKey>,
+}
+
+/// A certificate chain (leaf first) and the private key of its leaf.
+#[derive(Debug)]
+pub(crate) struct CertifiedKey {
     pub(crate) chain: Vec<Vec<u8>>,
     pub(crate) key: KeyHandle,
 }
 
-/// An RSA private key behind the provider.
-pub(crate) struct KeyHandle(pub(crate) Box<dyn RsaPrivateKey>);
-
-impl fmt::Debug for KeyHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RsaPrivateKey({} bits)", self.0.modulus_bits())
-    }
-}
-
-impl ServerConfig {
-    /// Builds a configuration from a DER certificate chain (leaf first) and a key.
-    ///
-    /// Checks that the key is RSA of at least 2048 bits and that it matches the
-    /// leaf certificate's public key.
-    pub fn new(
-        provider: Arc<dyn CryptoProvider>,
+impl CertifiedKey {
+    /// Checks that `key` is RSA of at least 2048 bits and matches the leaf.
+    fn new(
+        provider: &dyn CryptoProvider,
         chain: Vec<Vec<u8>>,
         key: &PrivateKeyFile,
     ) -> Result<Self, Error> {
@@ -159,9 +209,35 @@ impl ServerConfig {
             return Err(Error::Config("private key does not match the certificate"));
         }
         Ok(Self {
-            common: Common::new(provider),
             chain,
             key: KeyHandle(key),
+        })
+    }
+}
+
+/// An RSA private key behind the provider.
+pub(crate) struct KeyHandle(pub(crate) Box<dyn RsaPrivateKey>);
+
+impl fmt::Debug for KeyHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RsaPrivateKey({} bits)", self.0.modulus_bits())
+    }
+}
+
+impl ServerConfig {
+    /// Builds a configuration from a DER certificate chain (leaf first) and a key.
+    ///
+    /// Checks that the key is RSA of at least 2048 bits and that it matches the
+    /// leaf certificate's public key. This chain is the default one.
+    pub fn new(
+        provider: Arc<dyn CryptoProvider>,
+        chain: Vec<Vec<u8>>,
+        key: &PrivateKeyFile,
+    ) -> Result<Self, Error> {
+        let default = CertifiedKey::new(provider.as_ref(), chain, key)?;
+        Ok(Self {
+            common: Common::new(provider),
+            certs: vec![default],
         })
     }
 
@@ -176,11 +252,44 @@ impl ServerConfig {
         Self::new(provider, chain, &key)
     }
 
+    /// Adds another certificate chain (leaf first) and its key, sent to
+    /// clients whose SNI names a DNS name the leaf is valid for (see the type's
+    /// documentation). Chains added earlier win when several match.
+    ///
+    /// # Errors
+    /// [`Error::Config`] as for [`ServerConfig::new`], or if the leaf does not
+    /// parse as an X.509 v3 certificate.
+    pub fn with_certificate(
+        mut self,
+        chain: Vec<Vec<u8>>,
+        key: &PrivateKeyFile,
+    ) -> Result<Self, Error> {
+        let added = CertifiedKey::new(self.common.provider.as_ref(), chain, key)?;
+        if !verify::parses_as_end_entity(&added.chain[0]) {
+            return Err(Error::Config("leaf certificate does not parse as X.509 v3"));
+        }
+        self.certs.push(added);
+        Ok(self)
+    }
+
     common_setters!();
 
-    /// The leaf certificate.
+    /// The default chain's leaf certificate.
     pub fn leaf(&self) -> &[u8] {
-        &self.chain[0]
+        &self.certs[0].chain[0]
+    }
+
+    /// The index in `certs` of the chain for a client that asked for
+    /// `server_name` (SNI): the first whose leaf is valid for it, else the
+    /// default (0).
+    pub(crate) fn select(&self, server_name: Option<&str>) -> usize {
+        let Some(name) = server_name else {
+            return 0;
+        };
+        self.certs
+            .iter()
+            .position(|c| verify::leaf_is_valid_for_dns_name(&c.chain[0], name))
+            .unwrap_or(0)
     }
 }
 
@@ -190,7 +299,14 @@ pub enum ServerAuth {
     /// The SHA-256 of the leaf's SubjectPublicKeyInfo must equal one of these
     /// (curl's `--pinnedpubkey sha256//…`).
     Pins(Vec<Pin>),
-    /// The leaf certificate must be byte-identical to one of these DER certificates.
+    /// Trust anchors, as DER certificates. A leaf byte-identical to one of them
+    /// is accepted as it is (a self-signed server, say). Otherwise the chain the
+    /// server sent must lead from its leaf to one of them (RFC 5280 path
+    /// validation by `rustls-webpki`, signatures checked by the configuration's
+    /// crypto provider), every certificate in it must be valid at the time the
+    /// connection was given ([`crate::ClientConnection::new_at`]), and the leaf
+    /// must be valid for the server name (a DNS name or an IP address in its
+    /// subjectAltName). Anchors that do not parse are skipped.
     TrustedCertificates(Vec<Vec<u8>>),
     /// Accepts any RSA key of acceptable size. For tests only: it gives no
     /// authentication at all.

@@ -26,6 +26,9 @@ pub enum Error {
     PeerMisbehaved(Misbehavior),
     /// No acceptable parameters (suite, compression, EMS) could be agreed.
     HandshakeFailure(&'static str),
+    /// The client offered ALPN protocols (RFC 7301) and the server supports
+    /// none of them.
+    NoApplicationProtocol,
     /// The peer does not speak TLS 1.2.
     ProtocolVersion,
     /// The client signalled a fallback (RFC 7507) to a version below our best.
@@ -75,17 +78,42 @@ pub enum Misbehavior {
 }
 
 /// Why a server's certificate was refused.
+///
+/// The chain-validation reasons (from [`NotValidForName`](Self::NotValidForName)
+/// on) come from validating the server's chain to trust anchors
+/// ([`crate::ServerAuth::TrustedCertificates`]).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CertificateError {
-    /// The certificate message or leaf certificate could not be parsed.
+    /// The certificate message or a certificate could not be parsed.
     Malformed,
-    /// The server's key matches no configured pin or trusted certificate.
+    /// The server's key matches no configured pin, or (on a connection made
+    /// without the time, which chain validation needs) its leaf is no trusted
+    /// certificate.
     NotTrusted,
     /// The leaf's key is not an RSA key.
     NotRsa,
     /// The RSA key is outside 2048..=8192 bits.
     KeySize,
+    /// The leaf is not valid for the server name (DNS name or IP address) the
+    /// client connected to, or the client gave no name to check.
+    NotValidForName,
+    /// No chain leads from the leaf to a trusted certificate.
+    UnknownIssuer,
+    /// A certificate of the chain has expired.
+    Expired,
+    /// A certificate of the chain is not valid yet.
+    NotYetValid,
+    /// A signature in the chain does not verify.
+    BadSignature,
+    /// A certificate is signed with an algorithm (or a key) that the crypto
+    /// provider cannot verify, or has a critical extension or version that the
+    /// validator does not support.
+    Unsupported,
+    /// The chain breaks another rule of the web PKI profile (RFC 5280): a CA
+    /// certificate used as the leaf, a leaf used as a CA, a path length or name
+    /// constraint, the extended key usage, an invalid extension.
+    InvalidChain,
 }
 
 impl Error {
@@ -107,11 +135,24 @@ impl Error {
                 }
             },
             Self::HandshakeFailure(_) => A::HANDSHAKE_FAILURE,
+            // RFC 7301 §3.2.
+            Self::NoApplicationProtocol => A::NO_APPLICATION_PROTOCOL,
             Self::ProtocolVersion => A::PROTOCOL_VERSION,
             Self::InappropriateFallback => A::INAPPROPRIATE_FALLBACK,
+            // RFC 5246 §7.2.2: bad_certificate covers corrupt certificates and
+            // signatures that do not verify; a wrong name and a pin mismatch are
+            // refused the same way.
             Self::BadCertificate(c) => match c {
-                CertificateError::Malformed | CertificateError::NotTrusted => A::BAD_CERTIFICATE,
-                CertificateError::NotRsa | CertificateError::KeySize => A::UNSUPPORTED_CERTIFICATE,
+                CertificateError::Malformed
+                | CertificateError::NotTrusted
+                | CertificateError::NotValidForName
+                | CertificateError::BadSignature
+                | CertificateError::InvalidChain => A::BAD_CERTIFICATE,
+                CertificateError::NotRsa
+                | CertificateError::KeySize
+                | CertificateError::Unsupported => A::UNSUPPORTED_CERTIFICATE,
+                CertificateError::UnknownIssuer => A::UNKNOWN_CA,
+                CertificateError::Expired | CertificateError::NotYetValid => A::CERTIFICATE_EXPIRED,
             },
             Self::BadRecordMac => A::BAD_RECORD_MAC,
             Self::RecordOverflow => A::RECORD_OVERFLOW,
@@ -140,6 +181,7 @@ impl fmt::Display for Error {
             }
             Self::PeerMisbehaved(m) => write!(f, "peer misbehaved: {m:?}"),
             Self::HandshakeFailure(why) => write!(f, "handshake failure: {why}"),
+            Self::NoApplicationProtocol => f.write_str("no application protocol (ALPN) in common"),
             Self::ProtocolVersion => f.write_str("peer does not support TLS 1.2"),
             Self::InappropriateFallback => f.write_str("inappropriate fallback (RFC 7507)"),
             Self::BadCertificate(c) => write!(f, "server certificate refused: {c:?}"),

@@ -27,6 +27,7 @@ mod rsa_kx;
 pub mod state_table;
 pub mod stream;
 pub mod suites;
+mod verify;
 
 pub use config::{
     ClientConfig, DEFAULT_MAX_HANDSHAKE_SIZE, KeyLog, ServerAuth, ServerConfig, key_log_line,
@@ -37,3 +38,6 @@ pub use conn::{
 };
 pub use error::{CertificateError, Error, Misbehavior};
 pub use record::SEQ_LIMIT;
+/// Seconds since the Unix epoch: the time a client validates certificates at
+/// ([`ClientConnection::new_at`]). Re-exported from `rustls-pki-types`.
+pub use rustls_pki_types::UnixTime;

@@ -9,7 +9,10 @@
 //!
 //! The table describes *well-formed* messages arriving in a given state. What a
 //! malformed one does (decode_error, bad_record_mac, …) is the codec's and record
-//! layer's business and is tested there.
+//! layer's business and is tested there. Likewise a well-formed message whose
+//! contents cannot be agreed to (no common suite, no common ALPN protocol, a
+//! refused certificate) fails inside its handler with that rule's alert; those
+//! are tested one rule at a time in `tests/conformance.rs` and `tests/chain.rs`.
 
 use crate::msgs::enums::AlertDescription;
 

@@ -840,6 +840,235 @@ fn two_sni_host_names_are_an_illegal_parameter() {
     );
 }
 
+/// RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in
+/// "HostName"": a client connecting to an address sends no server_name.
+#[test]
+fn a_client_sends_sni_for_a_dns_name_and_not_for_an_ip_address() {
+    for (name, sent) in [
+        ("localhost", Some("localhost")),
+        ("www.example.com", Some("www.example.com")),
+        ("127.0.0.1", None),
+        ("::1", None),
+    ] {
+        let mut c = ClientConnection::new(
+            Arc::new(client_config("rsa2048")),
+            Some(name),
+            rand_chacha::ChaCha20Rng::seed_from_u64(1),
+        )
+        .unwrap();
+        let hello = client_hello_of(&take_output(&mut c));
+        let expected = sent.map(|n| {
+            Extension::ServerName(vec![ServerNameEntry {
+                name_type: 0,
+                name: n.as_bytes().to_vec(),
+            }])
+        });
+        assert_eq!(
+            hello.extension(ExtensionType::SERVER_NAME).cloned(),
+            expected,
+            "{name}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 5b. ALPN (RFC 7301)
+// ---------------------------------------------------------------------------
+
+const H2: &[u8] = b"h2";
+const HTTP11: &[u8] = b"http/1.1";
+
+fn alpn_client(protocols: &[&[u8]]) -> ClientConnection {
+    client(
+        client_config("rsa2048")
+            .with_alpn_protocols(protocols)
+            .unwrap(),
+        1,
+    )
+}
+
+fn alpn_server(protocols: &[&[u8]]) -> ServerConnection {
+    server(
+        server_config("rsa2048")
+            .with_alpn_protocols(protocols)
+            .unwrap(),
+        2,
+    )
+}
+
+/// RFC 7301 §3.1: the client lists its protocols in its ClientHello; the
+/// server's ServerHello carries exactly one. §3.2: the server selects by its own
+/// preference among those the client advertised. Both sides report the choice.
+#[test]
+fn alpn_follows_the_server_preference_and_both_sides_report_it() {
+    let mut c = alpn_client(&[H2, HTTP11]);
+    let mut s = alpn_server(&[HTTP11, H2]);
+    let t = handshake(&mut c, &mut s).unwrap();
+    assert_eq!(
+        client_hello_of(&t.flights[0]).extension(ExtensionType::ALPN),
+        Some(&Extension::Alpn(vec![H2.to_vec(), HTTP11.to_vec()]))
+    );
+    assert_eq!(
+        server_hello_of(&t.flights[1]).extension(ExtensionType::ALPN),
+        Some(&Extension::Alpn(vec![HTTP11.to_vec()]))
+    );
+    for events in [&t.client_events, &t.server_events] {
+        assert_eq!(complete_info(events).alpn_protocol.as_deref(), Some(HTTP11));
+    }
+}
+
+/// RFC 7301 §3.2: a server that supports none of the client's protocols "SHALL
+/// respond with a fatal "no_application_protocol" alert".
+#[test]
+fn alpn_without_a_common_protocol_is_no_application_protocol() {
+    let mut c = alpn_client(&[H2]);
+    let mut s = alpn_server(&[HTTP11]);
+    let result = feed(&mut s, &take_output(&mut c), ALL);
+    assert_fails(
+        &mut s,
+        result,
+        Error::NoApplicationProtocol,
+        &fatal(AlertDescription::NO_APPLICATION_PROTOCOL),
+    );
+}
+
+/// ALPN is off by default: a client sends no extension (so the golden
+/// transcripts are unchanged), and a server without protocols ignores an offer
+/// and answers without one (RFC 5246 §7.4.1.4); a server with protocols and a
+/// client without ALPN do without too.
+#[test]
+fn alpn_is_off_unless_both_sides_configure_it() {
+    let mut c = rsa2048_client(1);
+    let mut s = alpn_server(&[HTTP11]);
+    let t = handshake(&mut c, &mut s).unwrap();
+    assert_eq!(
+        client_hello_of(&t.flights[0]).extension(ExtensionType::ALPN),
+        None
+    );
+    assert_eq!(complete_info(&t.server_events).alpn_protocol, None);
+
+    let mut c = alpn_client(&[H2, HTTP11]);
+    let mut s = rsa2048_server(2);
+    let t = handshake(&mut c, &mut s).unwrap();
+    assert_eq!(
+        server_hello_of(&t.flights[1]).extension(ExtensionType::ALPN),
+        None
+    );
+    assert_eq!(complete_info(&t.client_events).alpn_protocol, None);
+    assert_eq!(complete_info(&t.server_events).alpn_protocol, None);
+}
+
+/// RFC 7301 §3.1: the ServerHello names exactly one protocol, and RFC 7301 §3.2
+/// one "that the client has advertised"; anything else is refused with
+/// illegal_parameter. (A ServerHello with ALPN the client never offered is
+/// unsupported_extension: `a_server_hello_with_an_unsolicited_extension_is_refused`.)
+#[test]
+fn a_server_hello_choosing_an_unoffered_or_second_alpn_protocol_is_illegal() {
+    let cases: [(Vec<Vec<u8>>, &str); 2] = [
+        (
+            vec![b"spdy/3".to_vec()],
+            "server chose an ALPN protocol we did not offer",
+        ),
+        (
+            vec![H2.to_vec(), HTTP11.to_vec()],
+            "server chose more than one ALPN protocol",
+        ),
+    ];
+    for (chosen, why) in cases {
+        let mut c = alpn_client(&[H2, HTTP11]);
+        let mut s = alpn_server(&[H2]);
+        let flight = edit_server_hello(&server_flight_for(&mut c, &mut s), |sh| {
+            let exts = sh.extensions.as_mut().unwrap();
+            exts.retain(|e| e.ext_type() != ExtensionType::ALPN);
+            exts.push(Extension::Alpn(chosen));
+        });
+        let result = feed(&mut c, &flight, ALL);
+        assert_fails(
+            &mut c,
+            result,
+            illegal(why),
+            &fatal(AlertDescription::ILLEGAL_PARAMETER),
+        );
+    }
+}
+
+/// RFC 7301 §3.1: `ProtocolName protocol_name_list<2..2^16-1>` of
+/// `opaque ProtocolName<1..2^8-1>`: an empty list, an empty name, a truncated
+/// name and bytes after the list are decode_error (RFC 5246 §7.2.2), in a
+/// ClientHello and in a ServerHello.
+#[test]
+fn a_malformed_alpn_extension_is_a_decode_error() {
+    let cases: [(Vec<u8>, &str); 4] = [
+        (vec![0, 0], "ALPN list"),
+        (vec![0, 2, 0, 0], "ALPN protocol name"),
+        (vec![0, 3, 5, b'h', b'2'], "ALPN protocol name"),
+        (
+            vec![0, 3, 2, b'h', b'2', 0xff],
+            "extension body has trailing bytes",
+        ),
+    ];
+    for (body, what) in cases {
+        let ext = Extension::Unknown(ExtensionType::ALPN, body);
+        let mut c = alpn_client(&[H2]);
+        let mut s = alpn_server(&[H2]);
+        let hello = edit_client_hello(&take_output(&mut c), |ch| {
+            let exts = ch.extensions.as_mut().unwrap();
+            exts.retain(|e| e.ext_type() != ExtensionType::ALPN);
+            exts.push(ext.clone());
+        });
+        let result = feed(&mut s, &hello, ALL);
+        assert_fails(
+            &mut s,
+            result,
+            Error::Decode(what),
+            &fatal(AlertDescription::DECODE_ERROR),
+        );
+
+        let mut c = alpn_client(&[H2]);
+        let mut s = alpn_server(&[H2]);
+        let flight = edit_server_hello(&server_flight_for(&mut c, &mut s), |sh| {
+            let exts = sh.extensions.as_mut().unwrap();
+            exts.retain(|e| e.ext_type() != ExtensionType::ALPN);
+            exts.push(ext);
+        });
+        let result = feed(&mut c, &flight, ALL);
+        assert_fails(
+            &mut c,
+            result,
+            Error::Decode(what),
+            &fatal(AlertDescription::DECODE_ERROR),
+        );
+    }
+}
+
+/// RFC 7301 §3.1: "Empty strings MUST NOT be included and byte strings MUST NOT
+/// be truncated": a configuration that would send either is refused.
+#[test]
+fn alpn_configuration_refuses_names_that_cannot_be_sent() {
+    let long = [b'x'; 256];
+    let bad: [&[&[u8]]; 3] = [&[b""], &[H2, b""], &[&long]];
+    for protocols in bad {
+        assert!(matches!(
+            client_config("rsa2048").with_alpn_protocols(protocols),
+            Err(Error::Config(_))
+        ));
+        assert!(matches!(
+            server_config("rsa2048").with_alpn_protocols(protocols),
+            Err(Error::Config(_))
+        ));
+    }
+    let many: Vec<&[u8]> = std::iter::repeat_n(&long[..255], 257).collect();
+    assert!(matches!(
+        client_config("rsa2048").with_alpn_protocols(&many),
+        Err(Error::Config(_))
+    ));
+    assert!(
+        client_config("rsa2048")
+            .with_alpn_protocols(&[&long[..255]])
+            .is_ok()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 6. The client and the ServerHello
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 //!                      <--  [ChangeCipherSpec], Finished
 //! ```
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use rand_core::CryptoRng;
@@ -17,6 +18,7 @@ use zeroize::Zeroizing;
 
 use super::server::unexpected;
 use super::{Connection, Core, HandshakeInfo, Input, Role, sealed};
+use crate::UnixTime;
 use crate::config::{ClientConfig, ServerAuth};
 use crate::crypto::RsaPublicKey;
 use crate::error::{CertificateError, Error, Misbehavior};
@@ -32,10 +34,12 @@ use crate::record::RecordKey;
 use crate::rsa_kx::{self, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::state_table::State as TableState;
 use crate::suites::{self, Suite};
+use crate::verify;
 
-/// Signatures the client accepts on the server's chain. rsatls authenticates the
-/// server by its key (pin or trusted certificate), so this only steers which
-/// chain a server picks.
+/// Signatures the client accepts on the server's chain. Chains are validated
+/// only with [`ServerAuth::TrustedCertificates`], and then only RSA signatures
+/// verify (`crate::verify`); the ECDSA entries let a server with an
+/// ECDSA-signed chain for a pinned RSA key still pick it.
 const SIGNATURE_SCHEMES: [SignatureScheme; 8] = [
     SignatureScheme::RSA_PSS_RSAE_SHA256,
     SignatureScheme::RSA_PSS_RSAE_SHA384,
@@ -51,9 +55,13 @@ const SIGNATURE_SCHEMES: [SignatureScheme; 8] = [
 pub struct Client {
     config: Arc<ClientConfig>,
     state: State,
-    /// What the ClientHello offered, to hold the ServerHello to it.
-    offered_sni: bool,
+    /// The name the caller connects to: a DNS name (also sent as SNI) or an IP
+    /// address. Certificates are checked against it.
     server_name: Option<String>,
+    /// Whether `server_name` was sent as SNI (a DNS name, not an address).
+    offered_sni: bool,
+    /// The time certificates are validated at, as the caller gave it.
+    now: Option<UnixTime>,
 }
 
 impl sealed::Sealed for Client {}
@@ -75,6 +83,7 @@ struct Negotiated {
     ems: bool,
     secure_renegotiation: bool,
     chain: Vec<Vec<u8>>,
+    alpn_protocol: Option<Vec<u8>>,
 }
 
 struct Keyed {
@@ -86,32 +95,64 @@ struct Keyed {
 impl Connection<Client> {
     /// A new client connection; its ClientHello is queued at once.
     ///
-    /// `server_name` is sent as SNI (RFC 6066); pass `None` for an IP address.
-    /// Every random byte comes from `rng`.
+    /// `server_name` is the host the caller connects to: a DNS name, sent as SNI
+    /// (RFC 6066), or an IP address, which is not. Every random byte comes from
+    /// `rng`.
+    ///
+    /// This connection has no notion of time, so with
+    /// [`ServerAuth::TrustedCertificates`] it accepts only a leaf byte-identical
+    /// to a trusted certificate; use [`new_at`](Self::new_at) to validate chains.
     pub fn new(
         config: Arc<ClientConfig>,
         server_name: Option<&str>,
         rng: impl CryptoRng + Send + 'static,
     ) -> Result<Self, Error> {
-        if let Some(name) = server_name {
-            let ok = !name.is_empty()
-                && name.len() <= 253
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
-                && !name.ends_with('.');
-            if !ok {
-                return Err(Error::Config("server name is not a DNS host name"));
+        Self::start(config, server_name, None, Box::new(rng))
+    }
+
+    /// As [`new`](Self::new), with the current time, which the engine never
+    /// reads itself: certificate chains are validated at `now` (each
+    /// certificate's notBefore..notAfter must contain it).
+    pub fn new_at(
+        config: Arc<ClientConfig>,
+        server_name: Option<&str>,
+        now: UnixTime,
+        rng: impl CryptoRng + Send + 'static,
+    ) -> Result<Self, Error> {
+        Self::start(config, server_name, Some(now), Box::new(rng))
+    }
+
+    fn start(
+        config: Arc<ClientConfig>,
+        server_name: Option<&str>,
+        now: Option<UnixTime>,
+        rng: Box<dyn CryptoRng + Send>,
+    ) -> Result<Self, Error> {
+        // RFC 6066 §3: literal IPv4 and IPv6 addresses are not permitted in
+        // HostName, so an address is checked against the certificate but not sent.
+        let sni = match server_name {
+            Some(name) if name.parse::<IpAddr>().is_err() => {
+                let ok = !name.is_empty()
+                    && name.len() <= 253
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+                    && !name.ends_with('.');
+                if !ok {
+                    return Err(Error::Config("server name is not a DNS host name"));
+                }
+                Some(name)
             }
-        }
-        let mut core = Core::new(&config.common, Box::new(rng));
+            _ => None,
+        };
+        let mut core = Core::new(&config.common, rng);
         let client_random = core.random::<32>();
         let mut cipher_suites: Vec<CipherSuite> =
             config.common.suites.iter().map(|s| s.id).collect();
         // RFC 5746 §3.4: signal secure renegotiation with the SCSV.
         cipher_suites.push(CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
         let mut extensions = Vec::new();
-        if let Some(name) = server_name {
+        if let Some(name) = sni {
             extensions.push(Extension::ServerName(vec![ServerNameEntry {
                 name_type: 0,
                 name: name.as_bytes().to_vec(),
@@ -122,6 +163,10 @@ impl Connection<Client> {
         // RFC 5246 §7.4.1.4.1: without this a server must assume SHA-1 signatures on
         // its chain, which OpenSSL 3 refuses at its default security level.
         extensions.push(Extension::SignatureAlgorithms(SIGNATURE_SCHEMES.to_vec()));
+        if !config.common.alpn_protocols.is_empty() {
+            // RFC 7301 §3.1: the client's protocols, in its preference order.
+            extensions.push(Extension::Alpn(config.common.alpn_protocols.clone()));
+        }
         let hello = HandshakeMessage::ClientHello(ClientHello {
             client_version: ProtocolVersion::TLSV1_2,
             random: client_random,
@@ -134,8 +179,9 @@ impl Connection<Client> {
         let role = Client {
             config,
             state: State::ExpectServerHello { client_random },
-            offered_sni: server_name.is_some(),
             server_name: server_name.map(str::to_owned),
+            offered_sni: sni.is_some(),
+            now,
         };
         Ok(Self::from_parts(core, role))
     }
@@ -250,9 +296,8 @@ impl Client {
             let offered = match ext {
                 Extension::ServerName(names) => self.offered_sni && names.is_empty(),
                 Extension::ExtendedMasterSecret | Extension::RenegotiationInfo(_) => true,
-                Extension::Alpn(_) | Extension::SignatureAlgorithms(_) | Extension::Unknown(..) => {
-                    false
-                }
+                Extension::Alpn(_) => !common.alpn_protocols.is_empty(),
+                Extension::SignatureAlgorithms(_) | Extension::Unknown(..) => false,
             };
             if !offered {
                 return Err(Error::PeerMisbehaved(Misbehavior::UnsolicitedExtension));
@@ -275,6 +320,24 @@ impl Client {
                 "server does not support Extended Master Secret",
             ));
         }
+        // RFC 7301 §3.1: the ServerHello names exactly one protocol, and it is
+        // one the client offered.
+        let alpn_protocol = match sh.extension(ExtensionType::ALPN) {
+            Some(Extension::Alpn(chosen)) => match chosen.as_slice() {
+                [one] if common.alpn_protocols.contains(one) => Some(one.clone()),
+                [_] => {
+                    return Err(Error::PeerMisbehaved(Misbehavior::IllegalParameter(
+                        "server chose an ALPN protocol we did not offer",
+                    )));
+                }
+                _ => {
+                    return Err(Error::PeerMisbehaved(Misbehavior::IllegalParameter(
+                        "server chose more than one ALPN protocol",
+                    )));
+                }
+            },
+            _ => None,
+        };
         Ok(Negotiated {
             suite,
             client_random,
@@ -282,6 +345,7 @@ impl Client {
             ems,
             secure_renegotiation,
             chain: Vec::new(),
+            alpn_protocol,
         })
     }
 
@@ -300,7 +364,24 @@ impl Client {
                 let pin = pki::pin_of_spki(core.provider.as_ref(), &info.spki_der);
                 pin.matches_any(pins)
             }
-            ServerAuth::TrustedCertificates(certs) => certs.iter().any(|c| c == leaf),
+            // A trusted certificate sent as it is (a self-signed server) is
+            // accepted without further checks; anything else must validate.
+            ServerAuth::TrustedCertificates(certs) if certs.iter().any(|c| c == leaf) => true,
+            // Without the time from the caller (`new`, not `new_at`) no chain can
+            // be validated: only the byte-identical leaf above is trusted.
+            ServerAuth::TrustedCertificates(anchors) => match self.now {
+                Some(now) => {
+                    verify::verify_server_chain(
+                        core.provider.as_ref(),
+                        anchors,
+                        chain,
+                        self.server_name.as_deref(),
+                        now,
+                    )?;
+                    true
+                }
+                None => false,
+            },
             ServerAuth::DangerousAcceptAnyKeyForTestingOnly => true,
         };
         if !trusted {
@@ -331,8 +412,9 @@ impl Client {
             suite: neg.suite,
             extended_master_secret: neg.ems,
             secure_renegotiation: neg.secure_renegotiation,
-            server_name: self.server_name.clone(),
+            server_name: self.offered_sni.then(|| self.server_name.clone()).flatten(),
             peer_certificates: neg.chain,
+            alpn_protocol: neg.alpn_protocol,
         });
         Ok(())
     }

@@ -78,6 +78,8 @@ pub struct HandshakeInfo {
     pub server_name: Option<String>,
     /// The server's certificate chain, leaf first (client side only).
     pub peer_certificates: Vec<Vec<u8>>,
+    /// The application protocol agreed with ALPN (RFC 7301), if any.
+    pub alpn_protocol: Option<Vec<u8>>,
 }
 
 /// A TLS 1.2 connection, client or server, with no I/O of its own.

@@ -56,6 +56,9 @@ struct Negotiated {
     ems: bool,
     secure_renegotiation: bool,
     server_name: Option<String>,
+    /// Which of the configuration's chains (and keys) was sent.
+    cert: usize,
+    alpn_protocol: Option<Vec<u8>>,
 }
 
 /// After ClientKeyExchange: the master secret and the client's pending read key.
@@ -246,6 +249,24 @@ impl Server {
             _ => None,
         };
 
+        // RFC 7301 §3.2: the server's preference wins among the protocols the
+        // client advertised; with none in common it SHALL answer with a fatal
+        // no_application_protocol. A server without ALPN ignores the offer.
+        let alpn_protocol = match ch.extension(ExtensionType::ALPN) {
+            Some(Extension::Alpn(offered)) if !common.alpn_protocols.is_empty() => Some(
+                common
+                    .alpn_protocols
+                    .iter()
+                    .find(|ours| offered.contains(ours))
+                    .cloned()
+                    .ok_or(Error::NoApplicationProtocol)?,
+            ),
+            _ => None,
+        };
+
+        // RFC 6066 §3: the name lets a server with several certificates choose.
+        let cert = self.config.select(server_name.as_deref());
+
         let server_random = core.random::<32>();
         let mut extensions = Vec::new();
         if secure_renegotiation {
@@ -254,6 +275,10 @@ impl Server {
         }
         if ems {
             extensions.push(Extension::ExtendedMasterSecret);
+        }
+        if let Some(protocol) = &alpn_protocol {
+            // RFC 7301 §3.1: the ServerHello's list holds exactly one name.
+            extensions.push(Extension::Alpn(vec![protocol.clone()]));
         }
         let hello = HandshakeMessage::ServerHello(ServerHello {
             server_version: ProtocolVersion::TLSV1_2,
@@ -264,7 +289,7 @@ impl Server {
             compression_method: Compression::NULL,
             extensions: Some(extensions),
         });
-        let certificate = HandshakeMessage::Certificate(self.config.chain.clone());
+        let certificate = HandshakeMessage::Certificate(self.config.certs[cert].chain.clone());
         core.send_handshake(&[&hello, &certificate, &HandshakeMessage::ServerHelloDone])?;
 
         Ok(Negotiated {
@@ -275,6 +300,8 @@ impl Server {
             ems,
             secure_renegotiation,
             server_name,
+            cert,
+            alpn_protocol,
         })
     }
 
@@ -288,7 +315,7 @@ impl Server {
         // that the two outcomes cannot be told apart by when randomness is drawn.
         let fallback = zeroize::Zeroizing::new(core.random::<SECRET_LEN>());
         let premaster = rsa_kx::decrypt_premaster(
-            self.config.key.0.as_ref(),
+            self.config.certs[neg.cert].key.0.as_ref(),
             ciphertext,
             neg.client_version,
             &fallback,
@@ -358,6 +385,7 @@ fn finished(
         secure_renegotiation: neg.secure_renegotiation,
         server_name: neg.server_name,
         peer_certificates: Vec::new(),
+        alpn_protocol: neg.alpn_protocol,
     });
     Ok(())
 }

@@ -41,7 +41,7 @@ use zeroize::Zeroize;
 use super::rustcrypto::RUSTCRYPTO;
 use super::{
     AeadAlgorithm, AeadKey, CryptoError, CryptoProvider, GCM_NONCE_LEN, GCM_TAG_LEN, HashAlgorithm,
-    HashOutput, PrivateKeyDer, RsaPrivateKey, RsaPublicKey,
+    HashOutput, PrivateKeyDer, RsaPrivateKey, RsaPublicKey, RsaSignatureScheme,
 };
 
 /// The provider backed by OpenSSL (RSA), aws-lc-rs (AES-GCM) and RustCrypto
@@ -134,35 +134,91 @@ impl CryptoProvider for Fast {
         modulus: &[u8],
         exponent: &[u8],
     ) -> Result<Box<dyn RsaPublicKey>, CryptoError> {
-        // Both are public; strip DER-style leading zeros.
-        let modulus = trim_leading_zeros(modulus);
-        let exponent = trim_leading_zeros(exponent);
-        let (Some(&n_last), Some(&e_last)) = (modulus.last(), exponent.last()) else {
-            return Err(CryptoError);
-        };
-        let n = BigNum::from_slice(modulus).map_err(|_| CryptoError)?;
-        let e = BigNum::from_slice(exponent).map_err(|_| CryptoError)?;
-        let bits = usize::try_from(n.num_bits()).map_err(|_| CryptoError)?;
-        let e_bits = usize::try_from(e.num_bits()).map_err(|_| CryptoError)?;
-        // The RustCrypto provider's rules: 1024..=8192-bit odd n, odd
-        // 3 <= e < 2^33, e < n. The engine's own key-size policy (2048..=8192)
-        // is applied by the caller through `modulus_bits`.
-        let valid = (MIN_PUBLIC_BITS..=MAX_PUBLIC_BITS).contains(&bits)
-            && n_last & 1 == 1
-            && e_last & 1 == 1
-            // e >= 2 (with e odd: e >= 3) and e < 2^33.
-            && (2..=MAX_EXPONENT_BITS).contains(&e_bits)
-            && e < n;
-        if !valid {
-            return Err(CryptoError);
-        }
+        let (n, e, bits) = public_components(modulus, exponent)?;
         let key = Rsa::from_public_components(n, e).map_err(|_| CryptoError)?;
         Ok(Box::new(RsaPublic {
             key,
-            modulus: modulus.to_vec(),
+            modulus: trim_leading_zeros(modulus).to_vec(),
             bits,
         }))
     }
+
+    fn verify_rsa_signature(
+        &self,
+        scheme: RsaSignatureScheme,
+        modulus: &[u8],
+        exponent: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        use openssl::hash::MessageDigest;
+        use openssl::pkey::PKey;
+        use openssl::sign::{RsaPssSaltlen, Verifier};
+
+        let (n, e, _) = public_components(modulus, exponent)?;
+        // RFC 8017 §8.1.2 step 1, §8.2.2 step 1: the signature is exactly k bytes.
+        if signature.len() != trim_leading_zeros(modulus).len() {
+            return Err(CryptoError);
+        }
+        let key = Rsa::from_public_components(n, e).map_err(|_| CryptoError)?;
+        let key = PKey::from_rsa(key).map_err(|_| CryptoError)?;
+        let (digest, pss) = match scheme {
+            RsaSignatureScheme::Pkcs1Sha256 => (MessageDigest::sha256(), false),
+            RsaSignatureScheme::Pkcs1Sha384 => (MessageDigest::sha384(), false),
+            RsaSignatureScheme::Pkcs1Sha512 => (MessageDigest::sha512(), false),
+            RsaSignatureScheme::PssSha256 => (MessageDigest::sha256(), true),
+            RsaSignatureScheme::PssSha384 => (MessageDigest::sha384(), true),
+            RsaSignatureScheme::PssSha512 => (MessageDigest::sha512(), true),
+        };
+        let mut verifier = Verifier::new(digest, &key).map_err(|_| CryptoError)?;
+        if pss {
+            // The RFC 4055 parameters: MGF1 with the same hash, salt = hash length.
+            verifier
+                .set_rsa_padding(Padding::PKCS1_PSS)
+                .and_then(|()| verifier.set_rsa_mgf1_md(digest))
+                .and_then(|()| verifier.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH))
+                .map_err(|_| CryptoError)?;
+        } else {
+            verifier
+                .set_rsa_padding(Padding::PKCS1)
+                .map_err(|_| CryptoError)?;
+        }
+        match verifier.verify_oneshot(signature, message) {
+            Ok(true) => Ok(()),
+            Ok(false) | Err(_) => Err(CryptoError),
+        }
+    }
+}
+
+/// Checks a public key's parts by the RustCrypto provider's rules, so both
+/// providers accept exactly the same keys: 1024..=8192-bit odd n, odd
+/// 3 <= e < 2^33, e < n. Returns n, e and the bit length of n.
+fn public_components(
+    modulus: &[u8],
+    exponent: &[u8],
+) -> Result<(BigNum, BigNum, usize), CryptoError> {
+    // Both are public; strip DER-style leading zeros.
+    let modulus = trim_leading_zeros(modulus);
+    let exponent = trim_leading_zeros(exponent);
+    let (Some(&n_last), Some(&e_last)) = (modulus.last(), exponent.last()) else {
+        return Err(CryptoError);
+    };
+    let n = BigNum::from_slice(modulus).map_err(|_| CryptoError)?;
+    let e = BigNum::from_slice(exponent).map_err(|_| CryptoError)?;
+    let bits = usize::try_from(n.num_bits()).map_err(|_| CryptoError)?;
+    let e_bits = usize::try_from(e.num_bits()).map_err(|_| CryptoError)?;
+    // The engine's own key-size policy (2048..=8192) is applied by the caller
+    // through `modulus_bits`.
+    let valid = (MIN_PUBLIC_BITS..=MAX_PUBLIC_BITS).contains(&bits)
+        && n_last & 1 == 1
+        && e_last & 1 == 1
+        // e >= 2 (with e odd: e >= 3) and e < 2^33.
+        && (2..=MAX_EXPONENT_BITS).contains(&e_bits)
+        && e < n;
+    if !valid {
+        return Err(CryptoError);
+    }
+    Ok((n, e, bits))
 }
 
 /// An AES-GCM key (aws-lc's `EVP_AEAD` context).

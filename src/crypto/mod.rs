@@ -11,6 +11,9 @@
 //!   protect records without allocating.
 //! - Hashing is one-shot over the transcript; HMAC takes its message in parts so
 //!   the PRF can be written once, generically, in the key schedule.
+//! - RSA signature verification (PKCS#1 v1.5 and PSS) is whole, padding
+//!   included: it checks public signatures on certificates (`crate::verify`),
+//!   where there is no secret to protect.
 //!
 //! Another provider is added by implementing these traits; nothing in the engines
 //! changes.
@@ -144,6 +147,24 @@ impl fmt::Display for CryptoError {
 
 impl core::error::Error for CryptoError {}
 
+/// An RSA signature scheme, for checking signatures on certificates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RsaSignatureScheme {
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §8.2; `sha256WithRSAEncryption`).
+    Pkcs1Sha256,
+    /// RSASSA-PKCS1-v1_5 with SHA-384.
+    Pkcs1Sha384,
+    /// RSASSA-PKCS1-v1_5 with SHA-512.
+    Pkcs1Sha512,
+    /// RSASSA-PSS with SHA-256, MGF1 with SHA-256 and a 32-byte salt (RFC 8017
+    /// §8.1; the RFC 4055 parameters webpki accepts).
+    PssSha256,
+    /// RSASSA-PSS with SHA-384, MGF1 with SHA-384 and a 48-byte salt.
+    PssSha384,
+    /// RSASSA-PSS with SHA-512, MGF1 with SHA-512 and a 64-byte salt.
+    PssSha512,
+}
+
 /// A DER-encoded RSA private key, in one of the two container formats accepted.
 #[derive(Clone, Copy, Debug)]
 pub enum PrivateKeyDer<'a> {
@@ -179,6 +200,22 @@ pub trait CryptoProvider: Send + Sync + fmt::Debug + 'static {
         modulus: &[u8],
         exponent: &[u8],
     ) -> Result<Box<dyn RsaPublicKey>, CryptoError>;
+
+    /// Verifies `signature` over `message` (not hashed yet) under the RSA public
+    /// key with the big-endian `modulus` and `exponent`, with `scheme`.
+    ///
+    /// `Ok` only for a valid signature; every other outcome (a bad signature, a
+    /// key the provider cannot build, a signature of the wrong length) is a
+    /// [`CryptoError`]. The inputs are public: this need not be constant-time.
+    /// The caller applies its own key-size policy first.
+    fn verify_rsa_signature(
+        &self,
+        scheme: RsaSignatureScheme,
+        modulus: &[u8],
+        exponent: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError>;
 }
 
 /// An AEAD key bound to one algorithm. Not `Clone`: a record key has exactly one owner.

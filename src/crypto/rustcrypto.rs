@@ -20,13 +20,14 @@ use rsa::BoxedUint;
 use rsa::hazmat::{rsa_decrypt_and_check, rsa_encrypt};
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
+use rsa::signature::Verifier;
 use rsa::traits::PublicKeyParts;
-use sha2::{Digest, Sha256, Sha384};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 use zeroize::Zeroize;
 
 use super::{
     AeadAlgorithm, AeadKey, CryptoError, CryptoProvider, GCM_NONCE_LEN, GCM_TAG_LEN, HashAlgorithm,
-    HashOutput, PrivateKeyDer, RsaPrivateKey, RsaPublicKey,
+    HashOutput, PrivateKeyDer, RsaPrivateKey, RsaPublicKey, RsaSignatureScheme,
 };
 
 /// The provider backed by the RustCrypto crates.
@@ -116,6 +117,69 @@ impl CryptoProvider for RustCrypto {
         let bits = key.n().bit_width_vartime() as usize;
         Ok(Box::new(RsaPublic { key, bits }))
     }
+
+    fn verify_rsa_signature(
+        &self,
+        scheme: RsaSignatureScheme,
+        modulus: &[u8],
+        exponent: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        use rsa::{pkcs1v15, pss};
+        let modulus = trim_leading_zeros(modulus);
+        let exponent = trim_leading_zeros(exponent);
+        if modulus.is_empty() || exponent.is_empty() {
+            return Err(CryptoError);
+        }
+        let key = rsa::PublicKey::new(
+            BoxedUint::from_be_slice_vartime(modulus),
+            BoxedUint::from_be_slice_vartime(exponent),
+        )
+        .map_err(|_| CryptoError)?;
+        // RFC 8017 §8.1.2 step 1, §8.2.2 step 1: the signature is exactly k bytes.
+        if signature.len() != modulus.len() {
+            return Err(CryptoError);
+        }
+        let result = match scheme {
+            RsaSignatureScheme::Pkcs1Sha256 => verify_with(
+                pkcs1v15::VerifyingKey::<Sha256>::new(key),
+                message,
+                signature,
+            ),
+            RsaSignatureScheme::Pkcs1Sha384 => verify_with(
+                pkcs1v15::VerifyingKey::<Sha384>::new(key),
+                message,
+                signature,
+            ),
+            RsaSignatureScheme::Pkcs1Sha512 => verify_with(
+                pkcs1v15::VerifyingKey::<Sha512>::new(key),
+                message,
+                signature,
+            ),
+            // `new` fixes the salt length to the hash's output length.
+            RsaSignatureScheme::PssSha256 => {
+                verify_with(pss::VerifyingKey::<Sha256>::new(key), message, signature)
+            }
+            RsaSignatureScheme::PssSha384 => {
+                verify_with(pss::VerifyingKey::<Sha384>::new(key), message, signature)
+            }
+            RsaSignatureScheme::PssSha512 => {
+                verify_with(pss::VerifyingKey::<Sha512>::new(key), message, signature)
+            }
+        };
+        result.map_err(|_| CryptoError)
+    }
+}
+
+/// Verifies with any of `rsa`'s verifying keys.
+fn verify_with<V, S>(key: V, message: &[u8], signature: &[u8]) -> Result<(), CryptoError>
+where
+    V: Verifier<S>,
+    S: for<'a> TryFrom<&'a [u8]>,
+{
+    let signature = S::try_from(signature).map_err(|_| CryptoError)?;
+    key.verify(message, &signature).map_err(|_| CryptoError)
 }
 
 /// HMAC under `key` of the concatenation of `parts`.

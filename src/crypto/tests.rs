@@ -547,3 +547,125 @@ fn provider_handles() {
         RUSTCRYPTO.hash(HashAlgorithm::Sha256, b"abc").as_ref()
     );
 }
+
+// ---- RSA signature verification ------------------------------------------------
+
+/// The DER DigestInfo prefixes of RFC 8017 §9.2, note 1.
+const DIGEST_INFO_SHA256: &str = "3031300d060960864801650304020105000420";
+const DIGEST_INFO_SHA384: &str = "3041300d060960864801650304020205000430";
+const DIGEST_INFO_SHA512: &str = "3051300d060960864801650304020305000440";
+
+/// RSASSA-PKCS1-v1_5 signing written out from RFC 8017 §8.2.1 and §9.2 (EM =
+/// 00 01 FF..FF 00 DigestInfo), with the provider's raw private-key operation
+/// as RSASP1: independent of the `rsa` crate's padding code.
+fn pkcs1_sign(key: &dyn RsaPrivateKey, digest_info: &str, digest: &[u8]) -> Vec<u8> {
+    let t = [hex(digest_info), digest.to_vec()].concat();
+    let k = key.modulus_len();
+    let mut em = vec![0xff; k];
+    em[0] = 0;
+    em[1] = 1;
+    em[k - t.len() - 1] = 0;
+    em[k - t.len()..].copy_from_slice(&t);
+    let mut signature = vec![0; k];
+    key.raw_decrypt(&em, &mut signature, &mut test_rng(3))
+        .unwrap();
+    signature
+}
+
+fn kat_exponent() -> Vec<u8> {
+    kat_key(PrivateKeyDer::Pkcs1(KAT_PKCS1)).public_exponent()
+}
+
+#[test]
+fn rsa_pkcs1_signatures_verify_and_anything_else_does_not() {
+    use sha2::Digest;
+    let key = kat_key(PrivateKeyDer::Pkcs1(KAT_PKCS1));
+    let (n, e) = (kat_modulus(), kat_exponent());
+    let message = b"tbsCertificate bytes";
+    let cases = [
+        (
+            RsaSignatureScheme::Pkcs1Sha256,
+            DIGEST_INFO_SHA256,
+            sha2::Sha256::digest(message).to_vec(),
+        ),
+        (
+            RsaSignatureScheme::Pkcs1Sha384,
+            DIGEST_INFO_SHA384,
+            sha2::Sha384::digest(message).to_vec(),
+        ),
+        (
+            RsaSignatureScheme::Pkcs1Sha512,
+            DIGEST_INFO_SHA512,
+            sha2::Sha512::digest(message).to_vec(),
+        ),
+    ];
+    for (scheme, prefix, digest) in cases {
+        let signature = pkcs1_sign(key.as_ref(), prefix, &digest);
+        let verify = |scheme, msg: &[u8], sig: &[u8]| {
+            provider().verify_rsa_signature(scheme, n, &e, msg, sig)
+        };
+        assert_eq!(verify(scheme, message, &signature), Ok(()), "{scheme:?}");
+        assert_eq!(
+            verify(scheme, b"another message", &signature),
+            Err(CryptoError)
+        );
+        let mut flipped = signature.clone();
+        flipped[KAT_K / 2] ^= 1;
+        assert_eq!(verify(scheme, message, &flipped), Err(CryptoError));
+        assert_eq!(verify(scheme, message, &signature[1..]), Err(CryptoError));
+        for other in [
+            RsaSignatureScheme::Pkcs1Sha256,
+            RsaSignatureScheme::Pkcs1Sha384,
+            RsaSignatureScheme::Pkcs1Sha512,
+            RsaSignatureScheme::PssSha256,
+        ] {
+            if other != scheme {
+                assert_eq!(verify(other, message, &signature), Err(CryptoError));
+            }
+        }
+    }
+    // A key the provider cannot build verifies nothing.
+    assert_eq!(
+        provider().verify_rsa_signature(RsaSignatureScheme::Pkcs1Sha256, &[], &e, message, &[]),
+        Err(CryptoError)
+    );
+}
+
+#[test]
+fn rsa_pss_signatures_verify_with_the_hash_length_salt_only() {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::signature::{RandomizedSigner, SignatureEncoding};
+    let private = rsa::PrivateKey::from_pkcs1_der(KAT_PKCS1).unwrap();
+    let (n, e) = (kat_modulus(), kat_exponent());
+    let message = b"tbsCertificate bytes";
+    let mut rng = test_rng(4);
+    let sig256 = rsa::pss::SigningKey::<sha2::Sha256>::new(private.clone())
+        .sign_with_rng(&mut rng, message)
+        .to_vec();
+    let sig384 = rsa::pss::SigningKey::<sha2::Sha384>::new(private.clone())
+        .sign_with_rng(&mut rng, message)
+        .to_vec();
+    let sig512 = rsa::pss::SigningKey::<sha2::Sha512>::new(private.clone())
+        .sign_with_rng(&mut rng, message)
+        .to_vec();
+    let short_salt = rsa::pss::SigningKey::<sha2::Sha256>::new_with_salt_len(private, 20)
+        .sign_with_rng(&mut rng, message)
+        .to_vec();
+    let verify = |scheme, sig: &[u8]| provider().verify_rsa_signature(scheme, n, &e, message, sig);
+    assert_eq!(verify(RsaSignatureScheme::PssSha256, &sig256), Ok(()));
+    assert_eq!(verify(RsaSignatureScheme::PssSha384, &sig384), Ok(()));
+    assert_eq!(verify(RsaSignatureScheme::PssSha512, &sig512), Ok(()));
+    assert_eq!(
+        verify(RsaSignatureScheme::PssSha384, &sig256),
+        Err(CryptoError)
+    );
+    assert_eq!(
+        verify(RsaSignatureScheme::Pkcs1Sha256, &sig256),
+        Err(CryptoError)
+    );
+    // RFC 4055 parameters as webpki accepts them: the salt is the hash's length.
+    assert_eq!(
+        verify(RsaSignatureScheme::PssSha256, &short_salt),
+        Err(CryptoError)
+    );
+}

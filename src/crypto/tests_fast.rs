@@ -527,3 +527,80 @@ fn provider_handles() {
     // With the `fast` feature on, the crate's default is this provider.
     assert_eq!(default_provider().name(), "fast");
 }
+
+// ---- RSA signature verification ------------------------------------------------
+
+/// Both providers agree on signatures made by the `rsa` crate, in every scheme,
+/// and on their tampered and cross-scheme variants.
+#[test]
+fn rsa_signature_verification_agrees_with_rustcrypto() {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::signature::{RandomizedSigner, SignatureEncoding};
+    use sha2::{Sha256, Sha384, Sha512};
+
+    let private = rsa::PrivateKey::from_pkcs1_der(KAT_PKCS1).unwrap();
+    let n = kat_modulus();
+    let e = kat_key(PrivateKeyDer::Pkcs1(KAT_PKCS1)).public_exponent();
+    let message = b"tbsCertificate bytes";
+    let mut rng = test_rng(5);
+    let p = private.clone();
+    let signatures: Vec<(RsaSignatureScheme, Vec<u8>)> = vec![
+        (
+            RsaSignatureScheme::Pkcs1Sha256,
+            rsa::pkcs1v15::SigningKey::<Sha256>::new(p.clone())
+                .sign_with_rng(&mut rng, message)
+                .to_vec(),
+        ),
+        (
+            RsaSignatureScheme::Pkcs1Sha384,
+            rsa::pkcs1v15::SigningKey::<Sha384>::new(p.clone())
+                .sign_with_rng(&mut rng, message)
+                .to_vec(),
+        ),
+        (
+            RsaSignatureScheme::Pkcs1Sha512,
+            rsa::pkcs1v15::SigningKey::<Sha512>::new(p.clone())
+                .sign_with_rng(&mut rng, message)
+                .to_vec(),
+        ),
+        (
+            RsaSignatureScheme::PssSha256,
+            rsa::pss::SigningKey::<Sha256>::new(p.clone())
+                .sign_with_rng(&mut rng, message)
+                .to_vec(),
+        ),
+        (
+            RsaSignatureScheme::PssSha384,
+            rsa::pss::SigningKey::<Sha384>::new(p.clone())
+                .sign_with_rng(&mut rng, message)
+                .to_vec(),
+        ),
+        (
+            RsaSignatureScheme::PssSha512,
+            rsa::pss::SigningKey::<Sha512>::new(p)
+                .sign_with_rng(&mut rng, message)
+                .to_vec(),
+        ),
+    ];
+    let schemes: Vec<RsaSignatureScheme> = signatures.iter().map(|(s, _)| *s).collect();
+    for (made_with, signature) in &signatures {
+        let mut flipped = signature.clone();
+        flipped[KAT_K / 3] ^= 0x40;
+        for &scheme in &schemes {
+            for (msg, sig) in [
+                (&message[..], &signature[..]),
+                (&b"other"[..], &signature[..]),
+                (&message[..], &flipped[..]),
+                (&message[..], &signature[1..]),
+            ] {
+                let fast = FAST.verify_rsa_signature(scheme, n, &e, msg, sig);
+                let reference = RUSTCRYPTO.verify_rsa_signature(scheme, n, &e, msg, sig);
+                assert_eq!(fast, reference, "{made_with:?} checked as {scheme:?}");
+            }
+        }
+        assert_eq!(
+            FAST.verify_rsa_signature(*made_with, n, &e, message, signature),
+            Ok(())
+        );
+    }
+}

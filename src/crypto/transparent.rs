@@ -24,6 +24,11 @@
 //!   verify_data values are all zero bytes.
 //! - **Hashing** is real (delegated to [`super::rustcrypto`]), so public-key pins
 //!   keep their meaning.
+//! - **Signature verification** refuses every signature: there is nothing to
+//!   make transparent without accepting forgeries, and the fuzzers authenticate
+//!   servers by pin or with `DangerousAcceptAnyKeyForTestingOnly`. A chain to a
+//!   trust anchor therefore never validates under this provider (a leaf
+//!   byte-identical to a trusted certificate still does).
 
 use std::sync::Arc;
 
@@ -34,7 +39,7 @@ use zeroize::Zeroize;
 use super::rustcrypto::RUSTCRYPTO;
 use super::{
     AeadAlgorithm, AeadKey, CryptoError, CryptoProvider, GCM_NONCE_LEN, GCM_TAG_LEN, HashAlgorithm,
-    HashOutput, MAX_HASH_LEN, PrivateKeyDer, RsaPrivateKey, RsaPublicKey,
+    HashOutput, MAX_HASH_LEN, PrivateKeyDer, RsaPrivateKey, RsaPublicKey, RsaSignatureScheme,
 };
 
 /// The tag every transparent AEAD seal returns and every open requires.
@@ -95,6 +100,18 @@ impl CryptoProvider for TransparentForFuzzingOnly {
         exponent: &[u8],
     ) -> Result<Box<dyn RsaPublicKey>, CryptoError> {
         Ok(Box::new(TransparentRsa::new(modulus, exponent)?))
+    }
+
+    fn verify_rsa_signature(
+        &self,
+        _scheme: RsaSignatureScheme,
+        _modulus: &[u8],
+        _exponent: &[u8],
+        _message: &[u8],
+        _signature: &[u8],
+    ) -> Result<(), CryptoError> {
+        // See the module documentation: no signature is ever valid here.
+        Err(CryptoError)
     }
 }
 

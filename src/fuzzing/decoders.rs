@@ -190,6 +190,7 @@ fn transparent_key() -> &'static dyn RsaPrivateKey {
     static CONFIG: OnceLock<std::sync::Arc<ServerConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| server_config(Crypto::Transparent, Variant::Default))
+        .certs[0]
         .key
         .0
         .as_ref()

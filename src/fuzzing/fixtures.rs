@@ -93,14 +93,19 @@ fn slot(crypto: Crypto, variant: Variant) -> usize {
     (crypto as usize) * 4 + variant as usize
 }
 
-/// The server configuration: the committed rsa2048 certificate and key.
-/// Built once per (crypto, variant): loading an RSA key is slow.
+/// The server configuration: the committed rsa2048 certificate and key, and
+/// ALPN protocols (`http/1.1`, `h2`), so that fuzzed ClientHellos reach the
+/// server's ALPN selection; the golden clients offer no ALPN, so their
+/// conversations are unchanged. Built once per (crypto, variant): loading an RSA
+/// key is slow.
 pub(crate) fn server_config(crypto: Crypto, variant: Variant) -> Arc<ServerConfig> {
     static CONFIGS: [OnceLock<Arc<ServerConfig>>; 8] = [const { OnceLock::new() }; 8];
     CONFIGS[slot(crypto, variant)]
         .get_or_init(|| {
             let config = ServerConfig::from_pem_or_der(crypto.provider(), CERT_PEM, KEY_PEM)
-                .expect("fixture: the committed rsa2048 key loads");
+                .expect("fixture: the committed rsa2048 key loads")
+                .with_alpn_protocols(&[b"http/1.1", b"h2"])
+                .expect("fixture: ALPN names are valid");
             Arc::new(configure(config, variant, ServerConfig::with_suites, |c| {
                 c.with_allow_no_ems(true)
             }))

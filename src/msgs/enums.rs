@@ -94,7 +94,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// Alert description (RFC 5246 §7.2, RFC 7507, RFC 5746).
+    /// Alert description (RFC 5246 §7.2, RFC 7507, RFC 5746, RFC 6066, RFC 7301).
     AlertDescription(u8) {
         /// close_notify
         CLOSE_NOTIFY = 0,
@@ -142,6 +142,8 @@ wire_enum! {
         UNSUPPORTED_EXTENSION = 110,
         /// unrecognized_name (RFC 6066)
         UNRECOGNIZED_NAME = 112,
+        /// no_application_protocol (RFC 7301 §3.2)
+        NO_APPLICATION_PROTOCOL = 120,
     }
 }
 
