@@ -1,7 +1,7 @@
 //! `rsatls connect`: stdin to the server, the server's data to stdout.
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let pin = a.value("--pin")?;
     let cafile = a.value("--cafile")?;
     let servername = a.value("--servername")?;
+    let alpn = a.value("--alpn")?;
     let key_log = super::keylog::from_args(&mut a)?;
     let positionals = a.positionals()?;
     let [target] = positionals.as_slice() else {
@@ -42,15 +43,28 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
             ));
         }
     };
-    // SNI is the host name unless the host is an IP literal (RFC 6066 §3).
-    let sni = servername.or_else(|| host.parse::<IpAddr>().is_err().then(|| host.to_string()));
+    // The name the certificate must match: --servername, else the host. The
+    // engine sends it as SNI only when it is a DNS name (RFC 6066 §3).
+    let server_name = servername.unwrap_or_else(|| host.to_string());
     let mut config = ClientConfig::new(provider.clone(), auth);
+    if let Some(list) = &alpn {
+        let protocols: Vec<&[u8]> = list.split(',').map(str::as_bytes).collect();
+        config = config
+            .with_alpn_protocols(&protocols)
+            .map_err(|e| Failure::Usage(format!("--alpn: {e}")))?;
+    }
     if let Some(key_log) = key_log {
         config = config.with_key_log(key_log);
     }
     let config = Arc::new(config);
-    let conn = ClientConnection::new(config, sni.as_deref(), os_rng()?)
-        .map_err(|e| Failure::Usage(format!("--servername: {e}")))?;
+    // The clock is read here, by the CLI: the engine never reads time itself.
+    let conn = ClientConnection::new_at(
+        config,
+        Some(&server_name),
+        rsatls::UnixTime::now(),
+        os_rng()?,
+    )
+    .map_err(|e| Failure::Usage(format!("--servername: {e}")))?;
 
     let sock = TcpStream::connect((host, port))
         .map_err(|e| Failure::Runtime(format!("connect {target}: {e}")))?;
@@ -68,9 +82,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let subject = leaf
         .and_then(|leaf| rsatls::pki::certificate_subject(leaf))
         .unwrap_or_default();
+    let alpn = info
+        .alpn_protocol
+        .as_deref()
+        .map_or_else(|| "-".to_string(), |p| String::from_utf8_lossy(p).into_owned());
     // Documented in --help; the subject is last because it may hold spaces.
     eprintln!(
-        "rsatls: connected: {} extended_master_secret={} pin {pin} subject {subject}",
+        "rsatls: connected: {} extended_master_secret={} alpn {alpn} pin {pin} subject {subject}",
         info.suite.name, info.extended_master_secret
     );
     pump(&mut tls).map_err(|e| Failure::Runtime(describe(&e)))

@@ -32,12 +32,15 @@ USAGE:
         with --http answers each HTTP request with a small page.
 
     rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE)
-                   [--servername NAME] [--keylog FILE]
+                   [--servername NAME] [--alpn PROTO[,PROTO...]] [--keylog FILE]
         Like `openssl s_client -quiet`: stdin is sent, received data goes to
         stdout; at stdin EOF sends close_notify and reads until the peer closes.
-        SNI is HOST unless HOST is an IP address or --servername is given.
+        The certificate must be valid for --servername, else HOST; it is sent as
+        SNI when it is a DNS name. With --cafile, a leaf identical to one of the
+        file's certificates is accepted; otherwise the chain must lead to one of
+        them, valid now and for that name. --alpn offers protocols (RFC 7301).
         Once connected, prints on stderr one line:
-        `rsatls: connected: SUITE extended_master_secret=BOOL pin sha256//BASE64 subject SUBJECT`
+        `rsatls: connected: SUITE extended_master_secret=BOOL alpn PROTO|- pin sha256//BASE64 subject SUBJECT`
 
     rsatls keygen --out DIR [--bits N] [--san NAME]... [--days N] [--force]
         Writes a new RSA key (N bits, 2048 to 8192, default 2048) to DIR/key.pem
