@@ -3,7 +3,7 @@
 //! [`TlsStream`], itself `AsyncRead + AsyncWrite`.
 //!
 //! Like the blocking [`crate::stream`], the adapter holds no protocol logic: it
-//! moves bytes between the transport and a [`Connection`] and turns the engine's
+//! moves bytes between the transport and a [`Connection`](crate::Connection) and turns the engine's
 //! events into I/O results. Time lives here, never in the engine: the handshake
 //! and idle [`Timeouts`] run on `tokio::time`, so they need a tokio runtime with
 //! its time driver enabled. Randomness still comes from the RNG the caller
