@@ -5,7 +5,9 @@
 //! The engine ([`ClientConnection`], [`ServerConnection`]) does no I/O and draws
 //! every random byte from an RNG its caller passes in. Cryptography comes through
 //! [`crypto::CryptoProvider`]; [`crypto::rustcrypto`] is the default provider.
-//! [`stream::TlsStream`] adapts a connection to blocking `Read + Write`.
+//! [`stream::TlsStream`] adapts a connection to blocking `Read + Write`; with the
+//! `tokio` feature (on by default), `tokio::TlsStream` adapts it to tokio's
+//! `AsyncRead + AsyncWrite`, with handshake and idle timeouts.
 //!
 //! RSA key transport has no forward secrecy: see the README for the security
 //! stance and what is hardened.
@@ -27,6 +29,8 @@ mod rsa_kx;
 pub mod state_table;
 pub mod stream;
 pub mod suites;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod verify;
 
 pub use config::{

@@ -34,7 +34,8 @@ pub fn tls_error(e: &io::Error) -> Option<&Error> {
     e.get_ref().and_then(|inner| inner.downcast_ref::<Error>())
 }
 
-fn to_io(e: Error) -> io::Error {
+/// An engine error as an `io::Error` of the matching kind, the error inside.
+pub(crate) fn to_io(e: Error) -> io::Error {
     let kind = match e {
         Error::UnexpectedEof => io::ErrorKind::UnexpectedEof,
         Error::NotConnected => io::ErrorKind::NotConnected,

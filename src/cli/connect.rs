@@ -82,10 +82,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let subject = leaf
         .and_then(|leaf| rsatls::pki::certificate_subject(leaf))
         .unwrap_or_default();
-    let alpn = info
-        .alpn_protocol
-        .as_deref()
-        .map_or_else(|| "-".to_string(), |p| String::from_utf8_lossy(p).into_owned());
+    let alpn = info.alpn_protocol.as_deref().map_or_else(
+        || "-".to_string(),
+        |p| String::from_utf8_lossy(p).into_owned(),
+    );
     // Documented in --help; the subject is last because it may hold spaces.
     eprintln!(
         "rsatls: connected: {} extended_master_secret={} alpn {alpn} pin {pin} subject {subject}",

@@ -83,6 +83,18 @@ pub(crate) fn load_certificates(path: &str) -> Result<Vec<Vec<u8>>, Failure> {
     rsatls::pki::load_certificates(&bytes).map_err(|e| Failure::Input(format!("{path}: {e}")))
 }
 
+/// Loads a private key file (PEM or DER; encrypted PKCS#8 is decrypted with
+/// `passphrase`).
+pub(crate) fn load_key(
+    key_path: &str,
+    passphrase: Option<&Passphrase>,
+) -> Result<rsatls::pki::PrivateKeyFile, Failure> {
+    let key_bytes = read(key_path)?;
+    let passphrase = passphrase.map(|p| p.as_slice());
+    rsatls::pki::load_private_key_with_passphrase(&key_bytes, passphrase)
+        .map_err(|e| Failure::Input(format!("{key_path}: {e}")))
+}
+
 /// Builds a server configuration from a certificate chain file and a key file
 /// (PEM or DER; the key may be encrypted PKCS#8, decrypted with `passphrase`).
 pub(crate) fn server_config(
@@ -92,10 +104,7 @@ pub(crate) fn server_config(
     passphrase: Option<&Passphrase>,
 ) -> Result<ServerConfig, Failure> {
     let chain = load_certificates(cert_path)?;
-    let key_bytes = read(key_path)?;
-    let passphrase = passphrase.map(|p| p.as_slice());
-    let key = rsatls::pki::load_private_key_with_passphrase(&key_bytes, passphrase)
-        .map_err(|e| Failure::Input(format!("{key_path}: {e}")))?;
+    let key = load_key(key_path, passphrase)?;
     ServerConfig::new(provider, chain, &key)
         .map_err(|e| Failure::Input(format!("{cert_path} with {key_path}: {e}")))
 }

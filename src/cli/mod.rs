@@ -25,11 +25,19 @@ USAGE:
 
     rsatls serve [--listen ADDR] [--cert FILE --key FILE] [--http] [--allow-no-ems]
                  [--key-pass-env NAME | --key-pass-file PATH] [--keylog FILE]
+                 [--max-connections N] [--handshake-timeout SECS] [--idle-timeout SECS]
         Serves TLS 1.2 on ADDR (default 127.0.0.1:4433; port 0 picks one).
         Prints `listening on ADDR` and `pin sha256//BASE64` on stdout once ready.
         Without --cert/--key, uses a fresh 2048-bit key and a self-signed
-        certificate for localhost, 127.0.0.1 and ::1. Echoes application data, or
-        with --http answers each HTTP request with a small page.
+        certificate for localhost, 127.0.0.1 and ::1. --cert/--key may be
+        repeated: the first pair is the default, a later one is sent to clients
+        whose SNI names a DNS name its certificate is valid for. Echoes
+        application data, or with --http answers each HTTP request with a small
+        page (and selects ALPN `http/1.1` when the client offers it).
+        Serves at most N connections at once (default 1024); further clients wait
+        in the kernel's accept queue until one closes. A handshake must finish in
+        SECS (default 10) and a connection idle for SECS (default 300) is closed.
+        SIGTERM or SIGINT: close_notify to every client, then exit 0.
 
     rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE)
                    [--servername NAME] [--alpn PROTO[,PROTO...]] [--keylog FILE]

@@ -1,49 +1,101 @@
-//! `rsatls serve`: a thread-per-connection TLS server.
+//! `rsatls serve`: a TLS server on the tokio adapter (`rsatls::tokio`).
+//!
+//! One task per connection on a multi-threaded runtime. At most
+//! `--max-connections` are served at once: the listener accepts the next one
+//! only when a slot is free, so excess clients wait in the kernel's accept queue
+//! (their TCP handshake completes, their TLS handshake waits) rather than being
+//! refused. SIGTERM or SIGINT stops accepting, sends close_notify on every
+//! established connection, gives them a short grace period and exits 0.
 
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use rsatls::stream::TlsStream;
-use rsatls::{ServerConfig, ServerConnection};
+use rsatls::ServerConfig;
+use rsatls::tokio::{Timeouts, TlsStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 use super::args::Args;
 use super::certgen::{self, SanEntry};
-use super::{Failure, describe, os_rng};
+use super::{Failure, describe, keyfiles, os_rng};
 
-/// A client that has not finished its handshake in this time is dropped.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// A connection idle for this long is closed.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
-/// Connections served at once; more wait in the kernel's accept queue.
-const MAX_CONNECTIONS: usize = 1024;
+/// Defaults for the limits `serve` takes as options.
+const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 300;
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// After SIGTERM/SIGINT, connections have this long to finish closing.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// After an accept error (out of file descriptors, say), wait this long before
+/// the next accept rather than spin on the same error.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+
+/// What each connection task needs.
+struct Service {
+    config: Arc<ServerConfig>,
+    timeouts: Timeouts,
+    http: bool,
+}
 
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let mut a = Args::new(args);
     let listen = a
         .value("--listen")?
         .unwrap_or_else(|| "127.0.0.1:4433".into());
-    let cert = a.value("--cert")?;
-    let key = a.value("--key")?;
+    let certs = a.values("--cert")?;
+    let keys = a.values("--key")?;
     let http = a.flag("--http");
     let allow_no_ems = a.flag("--allow-no-ems");
-    let key_pass = super::keyfiles::passphrase_from_args(&mut a)?;
+    let key_pass = keyfiles::passphrase_from_args(&mut a)?;
     let key_log = super::keylog::from_args(&mut a)?;
+    let max_connections = number(&mut a, "--max-connections", DEFAULT_MAX_CONNECTIONS)?;
+    let handshake_secs = number(
+        &mut a,
+        "--handshake-timeout",
+        DEFAULT_HANDSHAKE_TIMEOUT_SECS,
+    )?;
+    let idle_secs = number(&mut a, "--idle-timeout", DEFAULT_IDLE_TIMEOUT_SECS)?;
     let extra = a.positionals()?;
     if let Some(x) = extra.first() {
         return Err(Failure::Usage(format!("unexpected argument `{x}`")));
     }
-    let provider = rsatls::crypto::rustcrypto::default_provider();
-    let config = match (cert, key) {
-        (Some(cert), Some(key)) => {
-            super::keyfiles::server_config(provider.clone(), &cert, &key, key_pass.as_ref())?
+    if max_connections == 0 || handshake_secs == 0 || idle_secs == 0 {
+        return Err(Failure::Usage(
+            "--max-connections and the timeouts must be at least 1".into(),
+        ));
+    }
+    let provider = rsatls::crypto::default_provider();
+    if certs.len() != keys.len() {
+        return Err(Failure::Usage(
+            "--cert and --key go together: one --key per --cert".into(),
+        ));
+    }
+    // The first --cert/--key pair is the default; later pairs are chosen by SNI.
+    let config = match certs.first().zip(keys.first()) {
+        Some((cert, key)) => {
+            let mut config =
+                keyfiles::server_config(provider.clone(), cert, key, key_pass.as_ref())?;
+            for (cert, key) in certs.iter().zip(&keys).skip(1) {
+                let chain = keyfiles::load_certificates(cert)?;
+                let key_file = keyfiles::load_key(key, key_pass.as_ref())?;
+                config = config
+                    .with_certificate(chain, &key_file)
+                    .map_err(|e| Failure::Input(format!("{cert} with {key}: {e}")))?;
+            }
+            config
         }
-        (None, None) => ephemeral_config(provider.clone())?,
-        _ => return Err(Failure::Usage("--cert and --key go together".into())),
+        None => ephemeral_config(provider.clone())?,
     };
     let mut config = config.with_allow_no_ems(allow_no_ems);
+    if http {
+        // RFC 7301: curl and browsers offer ALPN; --http speaks HTTP/1.1.
+        config = config
+            .with_alpn_protocols(&[b"http/1.1"])
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+    }
     if let Some(key_log) = key_log {
         config = config.with_key_log(key_log);
     }
@@ -51,54 +103,124 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let spki = rsatls::pki::rsa_key_from_certificate(config.leaf())
         .map_err(|e| Failure::Runtime(format!("certificate: {e:?}")))?;
     let pin = rsatls::pki::pin_of_spki(provider.as_ref(), &spki.spki_der);
+    let service = Arc::new(Service {
+        config,
+        timeouts: Timeouts {
+            handshake: Some(Duration::from_secs(handshake_secs)),
+            idle: Some(Duration::from_secs(idle_secs)),
+        },
+        http,
+    });
 
-    let listener =
-        TcpListener::bind(&listen).map_err(|e| Failure::Runtime(format!("bind {listen}: {e}")))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
-
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, stop.clone())
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("runtime: {e}")))?;
+    runtime.block_on(async {
+        let listener = TcpListener::bind(&listen)
+            .await
+            .map_err(|e| Failure::Runtime(format!("bind {listen}: {e}")))?;
+        let local = listener
+            .local_addr()
             .map_err(|e| Failure::Runtime(e.to_string()))?;
+        let mut stop_signals = StopSignals::new().map_err(|e| Failure::Runtime(e.to_string()))?;
+        {
+            let mut out = io::stdout().lock();
+            let _ = writeln!(out, "listening on {local}");
+            let _ = writeln!(out, "pin {pin}");
+            let _ = out.flush();
+        }
+        accept_loop(listener, service, max_connections, &mut stop_signals).await
+    })
+}
+
+/// Parses `--name N`, with a default.
+fn number<T: std::str::FromStr>(a: &mut Args, name: &str, default: T) -> Result<T, Failure> {
+    match a.value(name)? {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| Failure::Usage(format!("{name}: `{v}` is not a number"))),
     }
-    {
-        let mut out = io::stdout().lock();
-        let _ = writeln!(out, "listening on {local}");
-        let _ = writeln!(out, "pin {pin}");
-        let _ = out.flush();
+}
+
+/// SIGTERM and SIGINT, either of which stops the server.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
     }
 
-    let live = Arc::new(AtomicUsize::new(0));
-    while !stop.load(Ordering::Relaxed) {
-        if live.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
-            std::thread::sleep(Duration::from_millis(10));
-            continue;
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
         }
-        match listener.accept() {
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    service: Arc<Service>,
+    max_connections: usize,
+    stop_signals: &mut StopSignals,
+) -> Result<(), Failure> {
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    loop {
+        // The cap: no accept until a slot is free (excess clients queue in the kernel).
+        let slot = tokio::select! {
+            _ = stop_signals.recv() => break,
+            slot = slots.clone().acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
+        let accepted = tokio::select! {
+            _ = stop_signals.recv() => break,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
             Ok((sock, peer)) => {
-                let config = config.clone();
-                let live = live.clone();
                 let rng = os_rng()?;
-                live.fetch_add(1, Ordering::Relaxed);
-                std::thread::spawn(move || {
-                    if let Err(e) = serve_one(sock, config, rng, http) {
+                let service = service.clone();
+                let stopped = stopped.clone();
+                tasks.spawn(async move {
+                    if let Err(e) = serve_one(sock, &service, rng, stopped).await {
                         eprintln!("{peer}: {}", describe(&e));
                     }
-                    live.fetch_sub(1, Ordering::Relaxed);
+                    drop(slot);
                 });
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20));
+            Err(e) => {
+                eprintln!("accept: {e}");
+                drop(slot);
+                tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
             }
-            Err(e) => eprintln!("accept: {e}"),
         }
+        // Reap finished tasks so the set holds live connections only.
+        while tasks.try_join_next().is_some() {}
     }
     eprintln!("rsatls: shutting down");
+    drop(listener);
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        eprintln!(
+            "rsatls: {} connection(s) still open after {SHUTDOWN_GRACE:?}; dropping them",
+            tasks.len()
+        );
+        tasks.shutdown().await;
+    }
     Ok(())
 }
 
@@ -129,43 +251,57 @@ fn ephemeral_config(
         .map_err(|e| Failure::Runtime(e.to_string()))
 }
 
-fn serve_one(
+/// One connection: the handshake, then echo or HTTP until the client closes, the
+/// idle limit passes or the server stops.
+async fn serve_one(
     sock: TcpStream,
-    config: Arc<ServerConfig>,
+    service: &Service,
     rng: rand_chacha::ChaCha20Rng,
-    http: bool,
+    mut stopped: watch::Receiver<bool>,
 ) -> io::Result<()> {
-    sock.set_nonblocking(false)?;
     sock.set_nodelay(true)?;
-    sock.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
-    let conn = ServerConnection::new(config, rng);
-    let mut tls = TlsStream::new(conn, sock);
-    tls.handshake()?;
-    tls.get_ref().set_read_timeout(Some(IDLE_TIMEOUT))?;
-    match http {
-        true => serve_http(&mut tls),
-        false => echo(&mut tls),
-    }
+    let mut tls = tokio::select! {
+        tls = rsatls::tokio::accept(service.config.clone(), sock, rng, service.timeouts) => tls?,
+        // Stopping: a handshake in progress is dropped.
+        _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+    };
+    let served = tokio::select! {
+        served = async {
+            match service.http {
+                true => serve_http(&mut tls).await,
+                false => echo(&mut tls).await,
+            }
+        } => served,
+        _ = stopped.wait_for(|stop| *stop) => Ok(()),
+    };
+    // Our close_notify, whether the client closed first, the server is stopping
+    // or the session failed (then the engine sends the alert instead).
+    let closed = tls.shutdown().await;
+    served.and(closed)
 }
 
-fn echo(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Result<()> {
-    let mut buf = [0u8; 16384];
+/// Echoes until the client's close_notify.
+async fn echo(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Result<()> {
+    let mut buf = vec![0u8; 16384];
     loop {
-        let n = tls.read(&mut buf)?;
+        let n = tls.read(&mut buf).await?;
         if n == 0 {
-            return tls.close();
+            return Ok(());
         }
-        tls.write_all(&buf[..n])?;
+        tls.write_all(&buf[..n]).await?;
+        tls.flush().await?;
     }
 }
 
-fn serve_http(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Result<()> {
+/// Answers each HTTP/1.x request head with a small page, until the client
+/// closes or asks to.
+async fn serve_http(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Result<()> {
     let mut request = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let n = tls.read(&mut buf)?;
+        let n = tls.read(&mut buf).await?;
         if n == 0 {
-            return tls.close();
+            return Ok(());
         }
         request.extend_from_slice(&buf[..n]);
         // Answer each complete request head; bodies are not expected.
@@ -191,13 +327,14 @@ fn serve_http(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Result<()> 
                 body.len(),
                 if close { "Connection: close\r\n" } else { "" },
             );
-            tls.write_all(response.as_bytes())?;
+            tls.write_all(response.as_bytes()).await?;
+            tls.flush().await?;
             if close {
-                return tls.close();
+                return Ok(());
             }
         }
         if request.len() > 64 * 1024 {
-            return tls.close();
+            return Ok(());
         }
     }
 }

@@ -1,0 +1,132 @@
+//! An async adapter for tokio (feature `tokio`): [`connect`] and [`accept`] run
+//! the handshake over any `AsyncRead + AsyncWrite` transport and return a
+//! [`TlsStream`], itself `AsyncRead + AsyncWrite`.
+//!
+//! Like the blocking [`crate::stream`], the adapter holds no protocol logic: it
+//! moves bytes between the transport and a [`Connection`](crate::Connection) and turns the engine's
+//! events into I/O results. Time lives here, never in the engine: the handshake
+//! and idle [`Timeouts`] run on `tokio::time`, so they need a tokio runtime with
+//! its time driver enabled. Randomness still comes from the RNG the caller
+//! passes in.
+//!
+//! What a caller sees:
+//! - a read returns no bytes (a clean end) only after the peer's close_notify;
+//!   a transport EOF without it is an [`io::ErrorKind::UnexpectedEof`] error (a
+//!   truncation);
+//! - `shutdown` (`AsyncWriteExt::shutdown`) sends close_notify, flushes it and
+//!   shuts down the transport's write side; reading may go on until the peer's
+//!   close_notify;
+//! - written data is buffered as in any buffered writer: `flush` (or a read, or
+//!   `shutdown`) pushes it out;
+//! - a handshake or idle timeout is an [`io::ErrorKind::TimedOut`] error;
+//! - a TLS failure is an `io::Error` whose inner error is the [`Error`](crate::Error)
+//!   (see [`tls_error`]); its alert has been written before it is returned.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use rand_chacha::ChaCha20Rng;
+//! use rand_core::SeedableRng;
+//! use rsatls::tokio::{Timeouts, connect};
+//! use rsatls::{ClientConfig, ServerAuth};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let pins = rsatls::pki::parse_pins("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+//!     .expect("pin");
+//! let config = Arc::new(ClientConfig::new(rsatls::crypto::default_provider(), ServerAuth::Pins(pins)));
+//! // Seed from the OS in real use; the engine never picks its own randomness.
+//! let rng = ChaCha20Rng::from_seed([7; 32]);
+//! let tcp = tokio::net::TcpStream::connect("127.0.0.1:4433").await?;
+//! let mut tls = connect(config, Some("localhost"), tcp, rng, Timeouts::default()).await?;
+//! tls.write_all(b"hello\n").await?;
+//! tls.shutdown().await?; // close_notify
+//! let mut echoed = Vec::new();
+//! tls.read_to_end(&mut echoed).await?; // Ok only if the peer sent its close_notify
+//! # Ok(())
+//! # }
+//! ```
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::tokio::io::{AsyncRead, AsyncWrite};
+use rand_core::CryptoRng;
+
+use crate::config::{ClientConfig, ServerConfig};
+use crate::conn::{Client, ClientConnection, Server, ServerConnection};
+use crate::stream::to_io;
+
+mod stream;
+
+pub use crate::stream::tls_error;
+pub use stream::TlsStream;
+
+/// The time limits the adapter enforces. `None` means no limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// The whole handshake, from the first byte to both Finished messages, must
+    /// take no longer than this (applies to [`TlsStream::handshake`], so to
+    /// [`connect`] and [`accept`]).
+    pub handshake: Option<Duration>,
+    /// A read, write, flush or shutdown that is waiting on the transport fails
+    /// once no byte has moved to or from the transport for this long.
+    pub idle: Option<Duration>,
+}
+
+impl Timeouts {
+    /// No limits at all.
+    pub const NONE: Self = Self {
+        handshake: None,
+        idle: None,
+    };
+}
+
+impl Default for Timeouts {
+    /// A 10-second handshake limit and no idle limit: an idle limit ends
+    /// connections the application may mean to keep, so servers set their own.
+    fn default() -> Self {
+        Self {
+            handshake: Some(Duration::from_secs(10)),
+            idle: None,
+        }
+    }
+}
+
+/// Runs a client handshake over `io` and returns the established stream.
+///
+/// `server_name` is sent as SNI (RFC 6066); `rng` is the connection's only
+/// source of randomness.
+pub async fn connect<IO>(
+    config: Arc<ClientConfig>,
+    server_name: Option<&str>,
+    io: IO,
+    rng: impl CryptoRng + Send + 'static,
+    timeouts: Timeouts,
+) -> io::Result<TlsStream<Client, IO>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let conn = ClientConnection::new(config, server_name, rng).map_err(to_io)?;
+    let mut tls = TlsStream::new(conn, io, timeouts);
+    tls.handshake().await?;
+    Ok(tls)
+}
+
+/// Runs a server handshake over `io` and returns the established stream.
+///
+/// `rng` is the connection's only source of randomness.
+pub async fn accept<IO>(
+    config: Arc<ServerConfig>,
+    io: IO,
+    rng: impl CryptoRng + Send + 'static,
+    timeouts: Timeouts,
+) -> io::Result<TlsStream<Server, IO>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let conn = ServerConnection::new(config, rng);
+    let mut tls = TlsStream::new(conn, io, timeouts);
+    tls.handshake().await?;
+    Ok(tls)
+}

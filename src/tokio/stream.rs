@@ -1,0 +1,385 @@
+//! [`TlsStream`]: a connection and a transport, polled.
+
+use std::future::{Future, poll_fn};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use ::tokio::time::{Instant, Sleep};
+
+use super::Timeouts;
+use crate::conn::{Connection, Event, HandshakeInfo, Role};
+use crate::error::Error;
+use crate::record::MAX_RECORD_LEN;
+use crate::stream::to_io;
+
+/// A TLS connection over an async transport; see the [module docs](super) for
+/// what reads, writes and shutdown mean.
+///
+/// Made by [`connect`](super::connect) and [`accept`](super::accept), or by
+/// [`new`](Self::new) and [`handshake`](Self::handshake) for a connection the
+/// caller built. A stream whose handshake has not run completes it on the first
+/// read or write, under the idle timeout only.
+pub struct TlsStream<R: Role, IO> {
+    conn: Connection<R>,
+    io: IO,
+    timeouts: Timeouts,
+    /// Bytes read from the transport; `rbuf[rpos..rend]` is not yet in the engine.
+    rbuf: Box<[u8]>,
+    rpos: usize,
+    rend: usize,
+    /// Bytes from the engine; `wbuf[wpos..wend]` is not yet on the transport.
+    wbuf: Box<[u8]>,
+    wpos: usize,
+    wend: usize,
+    /// Decrypted data; `plain[plain_pos..]` is not yet read by the caller.
+    plain: Vec<u8>,
+    plain_pos: usize,
+    /// The peer's close_notify has arrived: reads end cleanly once `plain` is drained.
+    peer_closed: bool,
+    /// When a byte last moved to or from the transport (kept only with an idle limit).
+    last_activity: Instant,
+    /// Idle timers, one per direction, so that a reading task and a writing task
+    /// (after `tokio::io::split`) are each woken when the limit passes.
+    read_timer: Option<Pin<Box<Sleep>>>,
+    write_timer: Option<Pin<Box<Sleep>>>,
+}
+
+// Nothing is pinned structurally: the transport is polled through `Pin::new`, so
+// the stream may move whenever the transport may.
+impl<R: Role, IO: Unpin> Unpin for TlsStream<R, IO> {}
+
+#[derive(Clone, Copy)]
+enum Direction {
+    Read,
+    Write,
+}
+
+impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
+    /// Wraps a connection and a transport. Nothing is sent until the first call.
+    ///
+    /// With an idle limit in `timeouts`, this must run inside a tokio runtime.
+    pub fn new(conn: Connection<R>, io: IO, timeouts: Timeouts) -> Self {
+        Self {
+            conn,
+            io,
+            timeouts,
+            rbuf: vec![0u8; MAX_RECORD_LEN].into_boxed_slice(),
+            rpos: 0,
+            rend: 0,
+            wbuf: vec![0u8; MAX_RECORD_LEN].into_boxed_slice(),
+            wpos: 0,
+            wend: 0,
+            plain: Vec::new(),
+            plain_pos: 0,
+            peer_closed: false,
+            last_activity: Instant::now(),
+            read_timer: None,
+            write_timer: None,
+        }
+    }
+
+    /// Runs the handshake to completion, within the handshake timeout, and
+    /// returns what was negotiated. Returns at once if it already completed.
+    pub async fn handshake(&mut self) -> io::Result<HandshakeInfo> {
+        let limit = self.timeouts.handshake;
+        let run = poll_fn(|cx| self.poll_handshake(cx));
+        match limit {
+            Some(limit) => match ::tokio::time::timeout(limit, run).await {
+                Ok(done) => done?,
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "TLS handshake timed out",
+                    ));
+                }
+            },
+            None => run.await?,
+        }
+        self.touch();
+        self.conn
+            .handshake_info()
+            .cloned()
+            .ok_or_else(|| to_io(Error::Internal("no handshake info")))
+    }
+
+    /// The connection (what was negotiated, its state, its error).
+    pub fn conn(&self) -> &Connection<R> {
+        &self.conn
+    }
+
+    /// The transport.
+    pub fn get_ref(&self) -> &IO {
+        &self.io
+    }
+
+    /// The transport. Reading or writing it directly corrupts the TLS stream.
+    pub fn get_mut(&mut self) -> &mut IO {
+        &mut self.io
+    }
+
+    /// The timeouts in force.
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            // Our next flight (or an alert) goes out before we wait for the peer.
+            ready!(self.poll_flush_tls(cx))?;
+            ready!(self.poll_failed(cx))?;
+            if self.conn.is_established() {
+                return Poll::Ready(Ok(()));
+            }
+            if self.peer_closed {
+                return Poll::Ready(Err(to_io(Error::UnexpectedEof)));
+            }
+            ready!(self.poll_fill(cx))?;
+        }
+    }
+
+    /// `Ready(Ok)` while the connection has not failed; once it has, sends the
+    /// queued alert (transport errors are ignored: the TLS error is what counts)
+    /// and returns the error.
+    fn poll_failed(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(err) = self.conn.error().cloned() else {
+            return Poll::Ready(Ok(()));
+        };
+        if self.poll_flush_tls(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(Err(to_io(err)))
+    }
+
+    /// Writes every pending TLS byte to the transport, then flushes it.
+    fn poll_flush_tls(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            if self.wpos == self.wend {
+                if !self.conn.wants_write() {
+                    break;
+                }
+                self.wend = self.conn.write_tls(&mut self.wbuf);
+                self.wpos = 0;
+            }
+            let pending = &self.wbuf[self.wpos..self.wend];
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, pending))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.wpos += n;
+            self.touch();
+        }
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    /// Reads from the transport (unless unprocessed bytes remain) and feeds the
+    /// engine. A transport EOF is clean only after the peer's close_notify.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.rpos == self.rend {
+            let mut buf = ReadBuf::new(&mut self.rbuf);
+            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+            let n = buf.filled().len();
+            if n == 0 {
+                return Poll::Ready(match self.conn.handle_eof() {
+                    Ok(()) => {
+                        self.peer_closed = true;
+                        Ok(())
+                    }
+                    Err(e) => Err(to_io(e)),
+                });
+            }
+            (self.rpos, self.rend) = (0, n);
+            self.touch();
+        }
+        match self.feed() {
+            // A protocol error is sticky in the engine: `poll_failed` reports it
+            // after its alert is sent.
+            Err(_) if self.conn.error().is_some() => Poll::Ready(Ok(())),
+            Err(e) => Poll::Ready(Err(to_io(e))),
+            Ok(()) => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Hands the unprocessed transport bytes to the engine and collects its events.
+    fn feed(&mut self) -> Result<(), Error> {
+        while self.rpos < self.rend {
+            let taken = self.conn.read_tls(&self.rbuf[self.rpos..self.rend])?;
+            self.rpos += taken;
+            if self.plain_pos == self.plain.len() {
+                self.plain.clear();
+                self.plain_pos = 0;
+            }
+            while let Some(event) = self.conn.poll_event()? {
+                match event {
+                    Event::ApplicationData(data) => self.plain.extend_from_slice(data),
+                    Event::PeerClosed => self.peer_closed = true,
+                    _ => {}
+                }
+            }
+            if taken == 0 && self.rpos < self.rend {
+                // The engine takes input whenever its events are drained.
+                return Err(Error::Internal("engine refused input"));
+            }
+        }
+        Ok(())
+    }
+
+    fn touch(&mut self) {
+        if self.timeouts.idle.is_some() {
+            self.last_activity = Instant::now();
+        }
+    }
+
+    /// Called when an operation is about to return `Pending`: fails it once the
+    /// idle limit has passed, and otherwise arms this direction's timer.
+    fn check_idle(&mut self, dir: Direction, cx: &mut Context<'_>) -> io::Result<()> {
+        let Some(idle) = self.timeouts.idle else {
+            return Ok(());
+        };
+        let deadline = self.last_activity + idle;
+        let slot = match dir {
+            Direction::Read => &mut self.read_timer,
+            Direction::Write => &mut self.write_timer,
+        };
+        let timer = slot.get_or_insert_with(|| Box::pin(::tokio::time::sleep_until(deadline)));
+        if timer.deadline() != deadline {
+            timer.as_mut().reset(deadline);
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "TLS connection idle timeout",
+            )),
+            Poll::Pending => Ok(()),
+        }
+    }
+
+    /// Applies the idle limit to a poll result.
+    fn idle_limited<T>(
+        &mut self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Pending => match self.check_idle(dir, cx) {
+                Ok(()) => Poll::Pending,
+                Err(e) => Poll::Ready(Err(e)),
+            },
+            ready => ready,
+        }
+    }
+
+    fn read_inner(&mut self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            if self.plain_pos < self.plain.len() {
+                let n = buf.remaining().min(self.plain.len() - self.plain_pos);
+                buf.put_slice(&self.plain[self.plain_pos..self.plain_pos + n]);
+                self.plain_pos += n;
+                return Poll::Ready(Ok(()));
+            }
+            if self.peer_closed {
+                // The peer's close_notify: a clean end of its data.
+                return Poll::Ready(Ok(()));
+            }
+            ready!(self.poll_failed(cx))?;
+            if !self.conn.is_established() {
+                ready!(self.poll_handshake(cx))?;
+                continue;
+            }
+            // Whatever the engine queued (our buffered data, a warning alert) goes
+            // out without holding up the read.
+            if let Poll::Ready(Err(e)) = self.poll_flush_tls(cx) {
+                return Poll::Ready(Err(e));
+            }
+            ready!(self.poll_fill(cx))?;
+        }
+    }
+
+    fn write_inner(&mut self, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        ready!(self.poll_failed(cx))?;
+        if !self.conn.is_established() {
+            ready!(self.poll_handshake(cx))?;
+        }
+        if data.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            // Fails with NotConnected after our close_notify; a protocol error is
+            // sticky and its alert goes out on the next call.
+            let taken = self.conn.write_app_data(data).map_err(to_io)?;
+            if taken > 0 {
+                // Start sending; what the transport cannot take now goes out on
+                // the next write, flush, read or shutdown.
+                if let Poll::Ready(Err(e)) = self.poll_flush_tls(cx) {
+                    return Poll::Ready(Err(e));
+                }
+                return Poll::Ready(Ok(taken));
+            }
+            // The engine's output is full: drain it first.
+            ready!(self.poll_flush_tls(cx))?;
+        }
+    }
+
+    fn flush_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_failed(cx))?;
+        self.poll_flush_tls(cx)
+    }
+
+    fn shutdown_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Queued once; a no-op after a fatal error, whose alert goes out instead.
+        self.conn.send_close_notify();
+        ready!(self.poll_flush_tls(cx))?;
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsStream<R, IO> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = this.read_inner(cx, buf);
+        this.idle_limited(Direction::Read, cx, poll)
+    }
+}
+
+impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsStream<R, IO> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = this.write_inner(cx, data);
+        this.idle_limited(Direction::Write, cx, poll)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = this.flush_inner(cx);
+        this.idle_limited(Direction::Write, cx, poll)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = this.shutdown_inner(cx);
+        this.idle_limited(Direction::Write, cx, poll)
+    }
+}
+
+impl<R: Role, IO> core::fmt::Debug for TlsStream<R, IO> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TlsStream")
+            .field("conn", &self.conn)
+            .field("timeouts", &self.timeouts)
+            .field("peer_closed", &self.peer_closed)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,458 @@
+//! The tokio adapter (`rsatls::tokio`), over loopback TCP: against the engine
+//! on the other side (through the adapter too), and against `openssl s_server`
+//! and `openssl s_client` (peers bounded by `interop/harness.rs`).
+//!
+//! Every test is bounded in time; every address is 127.0.0.1.
+
+#[allow(dead_code)]
+#[path = "interop/harness.rs"]
+mod harness;
+
+use std::future::Future;
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use harness::{Out, Peer, free_port, require};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use rsatls::suites::{Suite, TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_GCM_SHA384};
+use rsatls::tokio::{Timeouts, TlsStream, accept, connect, tls_error};
+use rsatls::{Client, ClientConfig, Error, Server, ServerAuth, ServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const SUITES: [&Suite; 2] = [
+    &TLS_RSA_WITH_AES_128_GCM_SHA256,
+    &TLS_RSA_WITH_AES_256_GCM_SHA384,
+];
+
+/// OpenSSL's name for each suite, in the order of [`SUITES`].
+const OPENSSL_NAMES: [&str; 2] = ["AES128-GCM-SHA256", "AES256-GCM-SHA384"];
+
+/// Generous bound for one test step on loopback.
+const STEP: Duration = Duration::from_secs(15);
+
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn server_config() -> Arc<ServerConfig> {
+    let cert = std::fs::read(data("rsa2048.cert.pem")).unwrap();
+    let key = std::fs::read(data("rsa2048.key.pem")).unwrap();
+    Arc::new(
+        ServerConfig::from_pem_or_der(rsatls::crypto::default_provider(), &cert, &key).unwrap(),
+    )
+}
+
+/// A client that pins the committed rsa2048 key and offers only `suite`.
+fn client_config(suite: &'static Suite) -> Arc<ClientConfig> {
+    let pin = std::fs::read_to_string(data("rsa2048.pin")).unwrap();
+    let pins = rsatls::pki::parse_pins(pin.trim()).unwrap();
+    let config = ClientConfig::new(rsatls::crypto::default_provider(), ServerAuth::Pins(pins));
+    Arc::new(config.with_suites(&[suite]).unwrap())
+}
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+/// Runs `f` to completion, failing the test if it takes longer than `limit`.
+async fn bounded<T>(limit: Duration, what: &str, f: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(limit, f).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: still running after {limit:?}"),
+    }
+}
+
+/// A connected loopback TCP pair: (client side, server side).
+async fn tcp_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (c, s) = tokio::join!(TcpStream::connect(addr), listener.accept());
+    (c.unwrap(), s.unwrap().0)
+}
+
+type Pair = (TlsStream<Client, TcpStream>, TlsStream<Server, TcpStream>);
+
+/// Both sides through the adapter, handshaken over loopback TCP.
+async fn established(suite: &'static Suite, client: Timeouts, server: Timeouts) -> Pair {
+    let (c, s) = tcp_pair().await;
+    let (c, s) = tokio::join!(
+        connect(client_config(suite), Some("localhost"), c, rng(1), client),
+        accept(server_config(), s, rng(2), server),
+    );
+    (c.expect("client handshake"), s.expect("server handshake"))
+}
+
+/// Reads until `want.len()` bytes arrived and checks them.
+async fn expect_bytes(r: &mut (impl AsyncReadExt + Unpin), want: &[u8]) {
+    let mut got = vec![0u8; want.len()];
+    r.read_exact(&mut got).await.expect("read");
+    assert!(got == want, "received bytes differ from those sent");
+}
+
+// ---------------------------------------------------------------------------
+// Engine on both sides
+// ---------------------------------------------------------------------------
+
+/// A line each way with each suite, then close_notify each way: both reads end
+/// cleanly (Ok, no bytes), and the negotiated suite and EMS are as configured.
+#[tokio::test]
+async fn round_trip_and_clean_close_both_suites() {
+    bounded(STEP, "round trip", async {
+        for suite in SUITES {
+            let (mut client, mut server) =
+                established(suite, Timeouts::default(), Timeouts::default()).await;
+            let info = client.conn().handshake_info().unwrap();
+            assert_eq!(info.suite.name, suite.name);
+            assert!(info.extended_master_secret);
+            assert_eq!(
+                server.conn().handshake_info().unwrap().suite.name,
+                suite.name
+            );
+
+            client.write_all(b"ping from the client").await.unwrap();
+            client.flush().await.unwrap();
+            expect_bytes(&mut server, b"ping from the client").await;
+            server.write_all(b"pong from the server").await.unwrap();
+            server.flush().await.unwrap();
+            expect_bytes(&mut client, b"pong from the server").await;
+
+            // The client's close_notify is the server's clean EOF...
+            client.shutdown().await.unwrap();
+            let mut rest = Vec::new();
+            assert_eq!(server.read_to_end(&mut rest).await.unwrap(), 0);
+            // ...and the server may still send before its own close_notify.
+            server.write_all(b"last words").await.unwrap();
+            server.shutdown().await.unwrap();
+            client.read_to_end(&mut rest).await.unwrap();
+            assert_eq!(rest, b"last words");
+            // Reading after the clean end stays a clean end.
+            assert_eq!(client.read(&mut [0u8; 8]).await.unwrap(), 0);
+        }
+    })
+    .await;
+}
+
+/// A TCP EOF without close_notify is a truncation: an `UnexpectedEof` error
+/// whose inner error is `Error::UnexpectedEof`, after the data that did arrive.
+#[tokio::test]
+async fn truncation_is_an_unexpected_eof_error() {
+    bounded(STEP, "truncation", async {
+        let (mut client, mut server) =
+            established(SUITES[0], Timeouts::default(), Timeouts::default()).await;
+        server.write_all(b"partial").await.unwrap();
+        server.flush().await.unwrap();
+        // Dropped without shutdown: the transport closes, no close_notify.
+        drop(server);
+        let mut got = Vec::new();
+        let err = client.read_to_end(&mut got).await.unwrap_err();
+        assert_eq!(got, b"partial");
+        assert_eq!(err.kind(), ErrorKind::UnexpectedEof, "{err}");
+        assert_eq!(tls_error(&err), Some(&Error::UnexpectedEof));
+        // Sticky: the next read says the same.
+        let again = client.read(&mut [0u8; 8]).await.unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::UnexpectedEof);
+
+        // During the handshake too: a server that closes after the ClientHello.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let peer = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let _ = sock.read(&mut [0u8; 512]).await;
+        });
+        let sock = TcpStream::connect(addr).await.unwrap();
+        let err = connect(
+            client_config(SUITES[1]),
+            None,
+            sock,
+            rng(3),
+            Timeouts::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnexpectedEof, "{err}");
+        peer.await.unwrap();
+    })
+    .await;
+}
+
+/// A peer that never answers: the handshake fails with `TimedOut` once the
+/// handshake limit passes, on either side.
+#[tokio::test]
+async fn handshake_timeout_against_a_silent_peer() {
+    bounded(STEP, "handshake timeout", async {
+        let limit = Duration::from_millis(300);
+        let timeouts = Timeouts {
+            handshake: Some(limit),
+            idle: None,
+        };
+
+        // Client side: the server accepts the TCP connection and says nothing.
+        let (c, _silent_server) = tcp_pair().await;
+        let start = Instant::now();
+        let err = connect(client_config(SUITES[0]), None, c, rng(4), timeouts)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(start.elapsed() >= limit, "{:?}", start.elapsed());
+
+        // Server side: a client that connects and never sends a ClientHello.
+        let (_silent_client, s) = tcp_pair().await;
+        let start = Instant::now();
+        let err = accept(server_config(), s, rng(5), timeouts)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        assert!(start.elapsed() >= limit, "{:?}", start.elapsed());
+    })
+    .await;
+}
+
+/// The idle limit counts from the last byte moved: a trickle of data keeps the
+/// connection alive past the limit, and silence then ends it with `TimedOut`.
+#[tokio::test]
+async fn idle_timeout_after_silence_not_during_activity() {
+    bounded(STEP, "idle timeout", async {
+        let idle = Duration::from_millis(400);
+        let server_timeouts = Timeouts {
+            handshake: Some(STEP),
+            idle: Some(idle),
+        };
+        let (mut client, mut server) =
+            established(SUITES[1], Timeouts::default(), server_timeouts).await;
+        // Activity every 100 ms for 1.2 s, three times the limit.
+        let start = Instant::now();
+        let mut sent = 0;
+        while start.elapsed() < 3 * idle {
+            client.write_all(b"tick").await.unwrap();
+            client.flush().await.unwrap();
+            expect_bytes(&mut server, b"tick").await;
+            sent += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(sent >= 8, "only {sent} ticks");
+        // Silence: the server's pending read fails after about `idle`.
+        let quiet = Instant::now();
+        let err = server.read(&mut [0u8; 16]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+        let waited = quiet.elapsed();
+        assert!(
+            waited >= idle - Duration::from_millis(120) && waited < idle * 5,
+            "idle timeout fired after {waited:?}"
+        );
+        drop(client);
+    })
+    .await;
+}
+
+/// A peer that stops reading stalls our writes; the idle limit ends them too.
+#[tokio::test]
+async fn idle_timeout_on_a_stalled_write() {
+    bounded(STEP, "stalled write", async {
+        let timeouts = Timeouts {
+            handshake: Some(STEP),
+            idle: Some(Duration::from_millis(300)),
+        };
+        let (_client_never_reads, mut server) =
+            established(SUITES[0], Timeouts::default(), timeouts).await;
+        let chunk = vec![0x5a; 64 * 1024];
+        let mut written = 0usize;
+        let err = loop {
+            // Loopback socket buffers hold a few MiB; 1 GiB would mean no stall.
+            assert!(written < 1 << 30, "writes never stalled");
+            match server.write_all(&chunk).await {
+                Ok(()) => written += chunk.len(),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(
+            err.kind(),
+            ErrorKind::TimedOut,
+            "{err} after {written} bytes"
+        );
+    })
+    .await;
+}
+
+/// Megabytes each way, echoed through a split client (reader and writer tasks
+/// share the stream), byte for byte, with each suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_writes_echoed_both_suites() {
+    bounded(Duration::from_secs(60), "large writes", async {
+        let size = if cfg!(debug_assertions) {
+            1 << 20
+        } else {
+            8 << 20
+        };
+        for (i, suite) in SUITES.into_iter().enumerate() {
+            let idle = Timeouts {
+                handshake: Some(STEP),
+                idle: Some(STEP),
+            };
+            let (client, mut server) = established(suite, idle, idle).await;
+            let echo = tokio::spawn(async move {
+                let mut buf = vec![0u8; 40_000];
+                loop {
+                    let n = server.read(&mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    server.write_all(&buf[..n]).await?;
+                }
+                server.shutdown().await
+            });
+            let payload: Vec<u8> = (0..size)
+                .map(|j| (j * 31 + i * 7 + j / 977) as u8)
+                .collect();
+            let (mut r, mut w) = tokio::io::split(client);
+            let send = payload.clone();
+            let writer = tokio::spawn(async move {
+                // One call with the whole payload: the adapter takes it in slices.
+                w.write_all(&send).await?;
+                w.shutdown().await
+            });
+            let mut echoed = Vec::with_capacity(size);
+            r.read_to_end(&mut echoed)
+                .await
+                .expect("clean end after the echo");
+            writer.await.unwrap().expect("writer");
+            echo.await.unwrap().expect("echo server");
+            assert_eq!(echoed.len(), payload.len(), "{}", suite.name);
+            assert!(echoed == payload, "{}: echoed bytes differ", suite.name);
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// Against OpenSSL
+// ---------------------------------------------------------------------------
+
+/// `openssl s_server` for one connection with the committed rsa2048 key, on a
+/// free loopback port; returns once it printed `ACCEPT`.
+fn s_server(cipher: &str) -> (Peer, SocketAddr) {
+    require("openssl", &["version"]);
+    let mut last = String::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+            .args(["-naccept", "1", "-tls1_2", "-cipher", cipher])
+            .args(["-cert", &data("rsa2048.cert.pem")])
+            .args(["-key", &data("rsa2048.key.pem")]);
+        let mut peer = Peer::spawn(format!("openssl s_server -cipher {cipher}"), &mut cmd);
+        match peer.try_wait_for(Out::Stdout, "ACCEPT", STEP) {
+            Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
+            Err(e) => {
+                peer.wait_exit(STEP);
+                last = format!("{e}\n{}", peer.report());
+            }
+        }
+    }
+    panic!("openssl s_server did not start\n{last}");
+}
+
+/// The adapter's client against s_server, each suite: a line each way, then
+/// close_notify, which s_server answers (a clean EOF here) before it exits 0.
+#[test]
+fn connect_to_openssl_s_server() {
+    for (suite, cipher) in SUITES.into_iter().zip(OPENSSL_NAMES) {
+        let (mut server, addr) = s_server(cipher);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(bounded(STEP, "s_server session", async {
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let mut tls = connect(client_config(suite), None, tcp, rng(6), Timeouts::default())
+                .await
+                .unwrap_or_else(|e| panic!("{e}\n{}", server.report()));
+            assert_eq!(tls.conn().handshake_info().unwrap().suite.name, suite.name);
+            server.wait_for(Out::Stdout, &format!("CIPHER is {cipher}"), STEP);
+
+            let down = format!("from s_server {cipher}\n").to_lowercase();
+            server.send(&down);
+            expect_bytes(&mut tls, down.as_bytes()).await;
+            let up = format!("from the tokio adapter {}\n", suite.name);
+            tls.write_all(up.as_bytes()).await.unwrap();
+            tls.flush().await.unwrap();
+            server.wait_for(Out::Stdout, &up, STEP);
+
+            tls.shutdown().await.unwrap();
+            let mut rest = Vec::new();
+            tls.read_to_end(&mut rest)
+                .await
+                .unwrap_or_else(|e| panic!("no clean close: {e}\n{}", server.report()));
+            assert!(rest.is_empty());
+        }));
+        assert_eq!(server.exit_code(STEP), 0, "{}", server.report());
+    }
+}
+
+/// `openssl s_client` against the adapter's server, each suite: the session
+/// printout names the suite and EMS, a short line and one longer than a record
+/// come back intact, and closing s_client's stdin ends both sides cleanly.
+#[test]
+fn openssl_s_client_to_accept() {
+    require("openssl", &["version"]);
+    for (suite, cipher) in SUITES.into_iter().zip(OPENSSL_NAMES) {
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        std_listener.set_nonblocking(true).unwrap();
+        // The server runs on its own thread: the test thread blocks on s_client.
+        let server = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(bounded(STEP * 2, "echo server", async {
+                let listener = TcpListener::from_std(std_listener).unwrap();
+                let (sock, _) = listener.accept().await?;
+                let mut tls = accept(server_config(), sock, rng(7), Timeouts::default()).await?;
+                let name = tls.conn().handshake_info().unwrap().suite.name;
+                let mut buf = vec![0u8; 4096];
+                loop {
+                    let n = tls.read(&mut buf).await?;
+                    if n == 0 {
+                        break;
+                    }
+                    tls.write_all(&buf[..n]).await?;
+                    tls.flush().await?;
+                }
+                tls.shutdown().await?;
+                Ok::<_, std::io::Error>(name)
+            }))
+        });
+
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_client", "-connect", &addr.to_string()])
+            .args(["-tls1_2", "-cipher", cipher]);
+        let mut c = Peer::spawn(format!("openssl s_client -cipher {cipher}"), &mut cmd);
+        c.wait_line(Out::Stdout, "Extended master secret:", STEP);
+        let out = c.stdout();
+        for want in [
+            format!("Cipher    : {cipher}"),
+            "Extended master secret: yes".to_string(),
+        ] {
+            assert!(out.contains(&want), "no {want:?}\n{}", c.report());
+        }
+        // Lowercase: s_client treats lines starting with Q, R, k or K as commands.
+        let short = format!("ping {cipher}\n").to_lowercase();
+        c.send(&short);
+        c.wait_for(Out::Stdout, &short, STEP);
+        let long = format!("{}\n", "0123456789".repeat(2000));
+        c.send(&long);
+        c.wait_for(Out::Stdout, &long, STEP);
+        c.close_stdin();
+        assert_eq!(c.exit_code(STEP), 0, "{}", c.report());
+        let negotiated = server
+            .join()
+            .unwrap()
+            .unwrap_or_else(|e| panic!("server: {e}\n{}", c.report()));
+        assert_eq!(negotiated, suite.name);
+    }
+}
