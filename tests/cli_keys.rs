@@ -33,6 +33,11 @@ fn scratch(test: &str) -> PathBuf {
     dir
 }
 
+/// A committed test file (tests/data).
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
 }
@@ -523,4 +528,88 @@ fn bad_or_missing_passphrases_exit_3_with_a_clear_message() {
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("not taken on the command line"));
+}
+
+/// `serve` with two --cert/--key pairs: the first is the default, the second is
+/// chosen by SNI; `connect --servername` gets the one valid for that name.
+#[test]
+fn serve_chooses_the_certificate_by_sni() {
+    require("openssl", &["version"]);
+    let dir = scratch("sni");
+    let out = rsatls(&["keygen", "--out", path_str(&dir), "--san", "other.test"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let other_pin = text(&out.stdout)
+        .trim()
+        .strip_prefix("pin ")
+        .expect("pin line")
+        .to_string();
+    let (key, cert) = (dir.join("key.pem"), dir.join("cert.pem"));
+    let server = RsatlsServer::start(&[
+        "--cert",
+        &data("rsa2048.cert.pem"),
+        "--key",
+        &data("rsa2048.key.pem"),
+        "--cert",
+        path_str(&cert),
+        "--key",
+        path_str(&key),
+    ]);
+    let default_pin = server.pin.clone();
+    assert_ne!(default_pin, other_pin);
+    let target = server.addr.to_string();
+    for (name, pin, subject) in [
+        ("other.test", other_pin.as_str(), "CN=other.test"),
+        ("localhost", default_pin.as_str(), "CN=localhost"),
+        ("unknown.test", default_pin.as_str(), "CN=localhost"),
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsatls"));
+        cmd.args(["connect", &target, "--servername", name, "--pin", pin]);
+        let mut c = Peer::spawn(format!("rsatls connect --servername {name}"), &mut cmd);
+        let line = c.wait_line(Out::Stderr, "rsatls: connected:", STEP);
+        assert!(
+            line.contains(&format!("pin {pin} subject {subject}")),
+            "{name}: {line}"
+        );
+        c.close_stdin();
+        assert_eq!(c.exit_code(STEP), 0, "{}", c.report());
+    }
+    // Mismatched --cert/--key counts are a usage error.
+    let out = rsatls(&[
+        "serve",
+        "--cert",
+        path_str(&cert),
+        "--key",
+        path_str(&key),
+        "--cert",
+        path_str(&cert),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+/// `connect --alpn` against `serve --http`: http/1.1 is selected and printed;
+/// offering only another protocol is refused with no_application_protocol.
+#[test]
+fn connect_alpn_against_serve_http() {
+    let server = RsatlsServer::start(&["--http"]);
+    let target = server.addr.to_string();
+    let pin = server.pin.clone();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsatls"));
+    cmd.args(["connect", &target, "--pin", &pin, "--alpn", "h2,http/1.1"]);
+    let mut c = Peer::spawn("rsatls connect --alpn h2,http/1.1", &mut cmd);
+    let line = c.wait_line(Out::Stderr, "rsatls: connected:", STEP);
+    assert!(line.contains(" alpn http/1.1 "), "{line}");
+    c.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    c.wait_for(Out::Stdout, "Hello from rsatls", STEP);
+    c.close_stdin();
+    c.exit_code(STEP);
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsatls"));
+    cmd.args(["connect", &target, "--pin", &pin, "--alpn", "h2"]);
+    let mut c = Peer::spawn("rsatls connect --alpn h2", &mut cmd);
+    assert_eq!(c.exit_code(STEP), 1, "{}", c.report());
+    assert!(
+        c.stderr().contains("no_application_protocol"),
+        "{}",
+        c.report()
+    );
 }

@@ -515,7 +515,8 @@ fn curl_get(cipher: Option<&str>, suite: &str, port: u16, extra: &[&str], host: 
     if let Some(cipher) = cipher {
         cmd.args(["--tlsv1.2", "--tls-max", "1.2", "--ciphers", cipher]);
     }
-    cmd.args(["--resolve", &resolve, "-w", "\nstatus %{http_code}\n"])
+    // -v: curl reports the ALPN outcome on stderr.
+    cmd.args(["-v", "--resolve", &resolve, "-w", "\nstatus %{http_code}\n"])
         .args(extra)
         .args([&url, &url]);
     let mut c = Peer::spawn(format!("curl {cipher:?} {}", extra.join(" ")), &mut cmd);
@@ -536,6 +537,14 @@ fn curl_get(cipher: Option<&str>, suite: &str, port: u16, extra: &[&str], host: 
             .any(|(_, iana)| out.contains(&format!("{iana} with Extended Master Secret: true"))),
     };
     assert!(page_ok, "the page names the suite and EMS\n{}", c.report());
+    // serve --http selects http/1.1 from curl's ALPN offer (RFC 7301).
+    assert!(
+        c.stderr()
+            .lines()
+            .any(|l| l.contains("ALPN") && l.contains("accepted") && l.contains("http/1.1")),
+        "curl did not negotiate http/1.1 by ALPN\n{}",
+        c.report()
+    );
 }
 
 #[test]

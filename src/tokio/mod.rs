@@ -95,8 +95,11 @@ impl Default for Timeouts {
 
 /// Runs a client handshake over `io` and returns the established stream.
 ///
-/// `server_name` is sent as SNI (RFC 6066); `rng` is the connection's only
-/// source of randomness.
+/// `server_name` is the name the server's certificate must be valid for, sent
+/// as SNI (RFC 6066) when it is a DNS name; `rng` is the connection's only
+/// source of randomness. Like the timeouts, the clock belongs to the adapter:
+/// it reads the current time here and passes it to
+/// [`ClientConnection::new_at`], which validates certificate chains at it.
 pub async fn connect<IO>(
     config: Arc<ClientConfig>,
     server_name: Option<&str>,
@@ -107,7 +110,8 @@ pub async fn connect<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let conn = ClientConnection::new(config, server_name, rng).map_err(to_io)?;
+    let now = crate::UnixTime::now();
+    let conn = ClientConnection::new_at(config, server_name, now, rng).map_err(to_io)?;
     let mut tls = TlsStream::new(conn, io, timeouts);
     tls.handshake().await?;
     Ok(tls)
