@@ -50,7 +50,7 @@ cargo build --release --quiet --bin rsatls
 cp "$TARGET/release/rsatls" "$OUT/rsatls-rustcrypto"
 cargo build --release --quiet --bin rsatls --features fast
 cp "$TARGET/release/rsatls" "$OUT/rsatls-fast"
-# The CLI picks its provider in src/cli; until it uses crypto::default_provider(),
+# The CLI takes crypto::default_provider(); this guards against a regression:
 # `--features fast` does not change what `rsatls serve` runs.
 if grep -q 'rustcrypto::default_provider' src/cli/serve.rs; then
   FAST_SERVE_NOTE=" (CLI still on RustCrypto, see below)"
