@@ -63,6 +63,11 @@ impl RecordKey {
 /// The server's whole ClientKeyExchange path: one raw private-key operation, the
 /// constant-time padding and version checks, and the constant-time selection of
 /// premaster or `fallback`.
+///
+/// Never inlined: `formal/sidechannel/callgrind.sh` counts the instructions
+/// executed inside this symbol (`--toggle-collect`), so it must exist in the
+/// benchmark binary.
+#[inline(never)]
 pub fn decrypt_premaster(
     key: &dyn RsaPrivateKey,
     ciphertext: &[u8],

@@ -40,15 +40,19 @@ pub(crate) fn decrypt_premaster(
     // A ciphertext of the wrong length is public knowledge, but it still takes the
     // same path: a stand-in of the right length is decrypted and its result
     // discarded by the `good` mask, so every class of input costs one private-key
-    // operation.
+    // operation. Even the copy is the same: `k` bytes of the ciphertext, or of the
+    // still all-zero `em`, so that formal/sidechannel/callgrind.sh counts the same
+    // instructions for every class.
     let length_ok = ciphertext.len() == k;
     let mut input = Zeroizing::new(vec![0u8; k]);
-    match length_ok {
-        true => input.copy_from_slice(ciphertext),
-        // 2 < n for every modulus: a valid representative.
-        false => input[k - 1] = 2,
-    }
     let mut em = Zeroizing::new(vec![0u8; k]);
+    input.copy_from_slice(match length_ok {
+        true => ciphertext,
+        false => &em,
+    });
+    // The stand-in is 2, a valid representative (2 < n for every modulus); for a
+    // ciphertext of the right length this ORs in 0.
+    input[k - 1] |= u8::from(!length_ok) << 1;
     // Errors depend only on public data (a representative >= n) or on a fault
     // detected by the provider's CRT check; either way `em` is not used.
     let decrypted = key.raw_decrypt(&input, &mut em, rng).is_ok();

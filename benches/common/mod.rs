@@ -8,6 +8,7 @@
 //! never overwrite each other.
 #![allow(dead_code)]
 
+pub(crate) mod cke;
 pub(crate) mod raw;
 
 use std::sync::Arc;
