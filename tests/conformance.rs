@@ -1967,6 +1967,26 @@ fn the_write_sequence_limit_closes_with_close_notify() {
     assert_eq!(feed(&mut s, &close, ALL), Ok(vec![Ev::Closed]));
 }
 
+/// Once close_notify has taken the last write slot, nothing more is sealed: a
+/// later fatal error is still reported, but no alert record goes past the limit.
+#[test]
+fn nothing_is_sealed_past_the_write_sequence_limit() {
+    let (mut c, mut s) = established();
+    c.set_sequence_numbers_for_testing_only(1, rsatls::SEQ_LIMIT - 1);
+    s.set_sequence_numbers_for_testing_only(rsatls::SEQ_LIMIT - 1, 1);
+    c.send_close_notify();
+    let close = take_output(&mut c);
+    assert_eq!(close.len(), 5 + 8 + 2 + 16, "one protected alert");
+    assert_eq!(feed(&mut s, &close, ALL), Ok(vec![Ev::Closed]));
+    // A record the client cannot open: bad_record_mac, and no alert to send.
+    s.write_app_data(b"x").unwrap();
+    let mut record = take_output(&mut s);
+    let last = record.len() - 1;
+    record[last] ^= 1;
+    assert_eq!(feed(&mut c, &record, ALL), Err(Error::BadRecordMac));
+    assert!(!c.wants_write(), "{:?}", take_output(&mut c));
+}
+
 /// RFC 5246 §6.1, reading side: the 2^24th record received is not opened, and
 /// the connection closes with close_notify.
 #[test]
