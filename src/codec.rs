@@ -187,6 +187,18 @@ mod tests {
     }
 
     #[test]
+    fn u24_reads_and_writes_all_three_bytes() {
+        let mut out = Vec::new();
+        put_u24(&mut out, 0x12_3456);
+        assert_eq!(out, [0x12, 0x34, 0x56]);
+        let mut r = Reader::new(&[0x12, 0x34, 0x56, 0xff]);
+        assert_eq!(r.remaining(), 4);
+        assert_eq!(r.u24("len"), Ok(0x12_3456));
+        assert_eq!(r.remaining(), 1);
+        assert_eq!(Reader::new(&[0xff, 0xff, 0xff]).u24("len"), Ok(0xff_ffff));
+    }
+
+    #[test]
     fn prefixed_writes_back_patch_lengths() {
         let mut out = vec![0xaa];
         put_prefixed(&mut out, LenPrefix::U24, |o| {
