@@ -97,6 +97,11 @@ pub(crate) fn parses_as_end_entity(leaf: &[u8]) -> bool {
     EndEntityCert::try_from(&CertificateDer::from(leaf)).is_ok()
 }
 
+/// Whether `name` is a literal IPv4 or IPv6 address (parsed, never resolved).
+pub(crate) fn is_ip_address(name: &str) -> bool {
+    name.parse::<IpAddr>().is_ok()
+}
+
 /// The name a leaf must be valid for: an IP address if `name` is one, else a
 /// DNS name.
 fn reference_name(name: &str) -> Option<ServerName<'_>> {

@@ -9,7 +9,6 @@
 //!                      <--  [ChangeCipherSpec], Finished
 //! ```
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use rand_core::CryptoRng;
@@ -131,7 +130,7 @@ impl Connection<Client> {
         // RFC 6066 §3: literal IPv4 and IPv6 addresses are not permitted in
         // HostName, so an address is checked against the certificate but not sent.
         let sni = match server_name {
-            Some(name) if name.parse::<IpAddr>().is_err() => {
+            Some(name) if !verify::is_ip_address(name) => {
                 let ok = !name.is_empty()
                     && name.len() <= 253
                     && name
