@@ -317,6 +317,14 @@ impl ScriptedClient {
     /// Reads ServerHello, Certificate, ServerHelloDone; answers with
     /// ClientKeyExchange, ChangeCipherSpec and Finished.
     fn key_exchange(&mut self, flight: &[u8]) -> Vec<u8> {
+        self.key_exchange_with_block(flight, |_| {})
+    }
+
+    /// As `key_exchange`, but `edit` may change the PKCS#1 encryption block (the
+    /// premaster sits in its last 48 bytes) before it is encrypted. The master
+    /// secret and Finished are still computed from the premaster the double
+    /// chose, as a client that wants the server to take that premaster would.
+    fn key_exchange_with_block(&mut self, flight: &[u8], edit: impl FnOnce(&mut [u8])) -> Vec<u8> {
         let raw = raw_handshake_messages(flight);
         let msgs: Vec<HandshakeMessage> = raw
             .iter()
@@ -347,6 +355,8 @@ impl ScriptedClient {
         em[..2].copy_from_slice(&[0, 2]);
         em[k - 49] = 0;
         em[k - 48..].copy_from_slice(&premaster);
+        edit(&mut em);
+        let premaster = em[k - 48..].to_vec();
         let mut encrypted = vec![0; k];
         key.raw_encrypt(&em, &mut encrypted).unwrap();
         let cke = HandshakeMessage::ClientKeyExchange(encrypted);
@@ -1374,6 +1384,63 @@ fn trusted_certificates_accept_the_server_leaf_and_refuse_another() {
         Error::BadCertificate(CertificateError::NotTrusted),
         &fatal(AlertDescription::BAD_CERTIFICATE),
     );
+}
+
+// ---------------------------------------------------------------------------
+// 7b. The server and the ClientKeyExchange
+// ---------------------------------------------------------------------------
+
+/// RFC 5246 §7.4.7.1: the server uses the premaster inside the encryption block
+/// only if the whole block is well formed: 00 02, non-zero padding, a 00
+/// separator, and the version the client offered. Here the client computes its
+/// Finished from the premaster it put in the block, so a server that skipped any
+/// one check would take that premaster and complete the handshake; a correct
+/// server has used its random fallback and finds the Finished record does not
+/// authenticate, exactly as for a tampered Finished (tests/no_oracle.rs).
+#[test]
+fn a_premaster_in_a_malformed_block_is_never_used() {
+    type Edit = fn(&mut [u8]);
+    let cases: [(&str, Edit); 7] = [
+        ("first byte 01", |em| em[0] = 1),
+        ("block type 01", |em| em[1] = 1),
+        ("block type 00", |em| em[1] = 0),
+        ("a zero byte in the padding", |em| em[2] = 0),
+        ("a zero byte at the end of the padding", |em| {
+            let k = em.len();
+            em[k - 50] = 0;
+        }),
+        ("no separator before the premaster", |em| {
+            let k = em.len();
+            em[k - 49] = 0x5a;
+        }),
+        ("premaster version 03 01", |em| {
+            let k = em.len();
+            em[k - 47] = 1;
+        }),
+    ];
+    // The harness is sound: with the block left alone the server completes.
+    let mut s = rsa2048_server(7);
+    let (mut sc, first) = ScriptedClient::new(scripted_hello());
+    feed(&mut s, &first, ALL).unwrap();
+    let second = sc.key_exchange_with_block(&take_output(&mut s), |_| {});
+    complete_info(&feed(&mut s, &second, ALL).unwrap());
+
+    for (name, edit) in cases {
+        let mut s = rsa2048_server(7);
+        let (mut sc, first) = ScriptedClient::new(scripted_hello());
+        feed(&mut s, &first, ALL).unwrap();
+        let second = sc.key_exchange_with_block(&take_output(&mut s), edit);
+        assert_eq!(
+            feed(&mut s, &second, ALL),
+            Err(Error::BadRecordMac),
+            "{name}"
+        );
+        assert_eq!(
+            take_output(&mut s),
+            fatal(AlertDescription::BAD_RECORD_MAC),
+            "{name}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------
