@@ -24,6 +24,8 @@ use rand_core::CryptoRng;
 
 #[cfg(feature = "fast")]
 pub mod fast;
+#[cfg(test)]
+mod kat;
 pub mod rustcrypto;
 #[cfg(test)]
 mod tests;
