@@ -66,13 +66,20 @@ pub enum Ev {
     Closed,
 }
 
-/// Takes every pending byte from `from`.
+/// More output than any test's engine ever queues at once (a few records and
+/// handshake flights): beyond it, pending output is not draining.
+const OUTPUT_BOUND: usize = 1 << 20;
+
+/// Takes every pending byte from `from`. An engine that claims output but writes
+/// none, or never runs out, fails here instead of hanging the test.
 pub fn take_output(from: &mut dyn Endpoint) -> Vec<u8> {
     let mut wire = Vec::new();
     let mut buf = [0u8; 1000];
     while from.wants_write() {
         let n = from.write_tls(&mut buf);
+        assert!(n > 0, "wants_write() but write_tls wrote nothing");
         wire.extend_from_slice(&buf[..n]);
+        assert!(wire.len() <= OUTPUT_BOUND, "pending output never drains");
     }
     wire
 }
@@ -82,8 +89,14 @@ pub fn feed(to: &mut dyn Endpoint, wire: &[u8], chunk: usize) -> Result<Vec<Ev>,
     let mut events = Vec::new();
     for piece in wire.chunks(chunk.max(1)) {
         let mut off = 0;
+        let mut stalled = false;
         while off < piece.len() {
-            off += to.read_tls(&piece[off..])?;
+            let n = to.read_tls(&piece[off..])?;
+            // Taking nothing is allowed once, while a full buffer waits for
+            // poll_event; twice in a row, after draining, is a stall.
+            assert!(n > 0 || !stalled, "read_tls takes nothing after a drain");
+            stalled = n == 0;
+            off += n;
             drain(to, &mut events)?;
         }
     }
