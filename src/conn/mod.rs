@@ -235,19 +235,18 @@ impl<R: Role> Connection<R> {
         // One allocation of exactly one record's worth, kept from then on.
         let room = MAX_PENDING_OUTPUT.saturating_sub(self.core.outgoing.len());
         self.core.outgoing.reserve_exact(room);
-        let mut taken = 0;
-        while taken < data.len() {
-            let room = MAX_PENDING_OUTPUT.saturating_sub(self.core.outgoing.len());
-            let Some(n) = fragment_len(data.len() - taken, room) else {
-                break;
-            };
-            let chunk = &data[taken..taken + n];
-            if let Err(e) = self.core.send_record(ContentType::APPLICATION_DATA, chunk) {
-                return Err(self.core.fail(e));
-            }
-            taken += n;
+        // The room holds one record at most: after a full-size record, or one cut
+        // short by the room, fewer bytes are left than the smallest record needs.
+        let Some(n) = fragment_len(data.len(), room) else {
+            return Ok(0);
+        };
+        match self
+            .core
+            .send_record(ContentType::APPLICATION_DATA, &data[..n])
+        {
+            Ok(()) => Ok(n),
+            Err(e) => Err(self.core.fail(e)),
         }
-        Ok(taken)
     }
 
     /// Protects application data straight into `out`, a buffer the caller owns,
