@@ -1557,6 +1557,17 @@ fn a_change_cipher_spec_with_another_payload_is_a_decode_error() {
 
 /// RFC 5246 §6.2.1: TLSPlaintext.length MUST NOT exceed 2^14; §7.2.2
 /// record_overflow. A ClientHello filling exactly 2^14 is fine.
+/// read_tls buffers at most one record of the largest size RFC 5246 §6.2.3
+/// allows (header and 2^14 + 2048 bytes) and takes nothing more until
+/// poll_event has consumed it.
+#[test]
+fn read_tls_buffers_at_most_one_largest_record() {
+    let mut s = rsa2048_server(2);
+    let largest = 5 + (1 << 14) + 2048;
+    assert_eq!(s.read_tls(&vec![22; 100_000]), Ok(largest));
+    assert_eq!(s.read_tls(&[22; 10]), Ok(0));
+}
+
 #[test]
 fn a_plaintext_record_over_2_14_is_a_record_overflow() {
     for extra in [0, 1] {
@@ -1883,6 +1894,27 @@ fn close_notify_is_a_clean_close_and_later_input_is_ignored() {
     assert_eq!(s.handle_eof(), Ok(()));
 }
 
+/// Having sent close_notify, a side still reads until the peer closes, and a
+/// fatal error on that input is still announced with its alert (only a second
+/// close_notify is never sent).
+#[test]
+fn a_fatal_error_after_sending_close_notify_still_sends_its_alert() {
+    let (mut c, mut s) = established();
+    c.send_close_notify();
+    assert_eq!(
+        feed(&mut s, &take_output(&mut c), ALL),
+        Ok(vec![Ev::Closed])
+    );
+    s.write_app_data(b"late").unwrap();
+    let mut record = take_output(&mut s);
+    let last = record.len() - 1;
+    record[last] ^= 1;
+    let result = feed(&mut c, &record, ALL);
+    let alert = assert_fails_encrypted(&mut c, result, Error::BadRecordMac);
+    // The server has read close_notify, so it ignores the alert (§7.2.1).
+    assert_eq!(feed(&mut s, &alert, ALL), Ok(vec![]));
+}
+
 // ---------------------------------------------------------------------------
 // 12. Renegotiation is refused
 // ---------------------------------------------------------------------------
@@ -2031,6 +2063,12 @@ fn the_write_sequence_limit_closes_with_close_notify() {
     );
     let result = c.write_app_data(b"one too many");
     let close = assert_fails_encrypted(&mut c, result, Error::RecordLimitReached);
+    // Byte for byte the warning-level close_notify the application would send
+    // in that slot (same seeds, so the same keys).
+    let (mut twin, _) = established();
+    twin.set_sequence_numbers_for_testing_only(1, limit - 1);
+    twin.send_close_notify();
+    assert_eq!(close, take_output(&mut twin));
     assert_eq!(feed(&mut s, &close, ALL), Ok(vec![Ev::Closed]));
 }
 
@@ -2063,5 +2101,12 @@ fn the_read_sequence_limit_closes_with_close_notify() {
     c.write_app_data(b"x").unwrap();
     let result = feed(&mut s, &take_output(&mut c), ALL);
     let close = assert_fails_encrypted(&mut s, result, Error::RecordLimitReached);
+    let (_, mut twin) = established();
+    twin.send_close_notify();
+    assert_eq!(
+        close,
+        take_output(&mut twin),
+        "a warning-level close_notify"
+    );
     assert_eq!(feed(&mut c, &close, ALL), Ok(vec![Ev::Closed]));
 }

@@ -391,3 +391,35 @@ fn pending_output_never_exceeds_one_record() {
         &big[..n + 1000 - 29]
     );
 }
+
+/// The `Endpoint` trait (what generic drivers such as the stream adapters hold)
+/// forwards to the connection: the state and a copy-free record through
+/// `&mut dyn Endpoint` match the direct calls.
+#[test]
+fn the_endpoint_trait_drives_a_connection_like_its_own_methods() {
+    let mut c = client(client_config("rsa2048"), 1);
+    let mut s = server(server_config("rsa2048"), 2);
+    {
+        let (dc, ds): (&mut dyn rsatls::Endpoint, &mut dyn rsatls::Endpoint) = (&mut c, &mut s);
+        assert!(!dc.is_established() && !ds.is_established());
+    }
+    handshake(&mut c, &mut s).unwrap();
+    let (mut twin, _) = established_pair();
+    let mut direct = vec![0u8; 100];
+    let (n, len) = twin
+        .write_app_data_to(b"through the trait", &mut direct)
+        .unwrap();
+    let dc: &mut dyn rsatls::Endpoint = &mut c;
+    assert!(dc.is_established());
+    let mut out = vec![0u8; 100];
+    assert_eq!(
+        dc.write_app_data_to(b"through the trait", &mut out),
+        Ok((n, len))
+    );
+    assert_eq!((n, len), (17, 17 + 29));
+    assert_eq!(out[..len], direct[..len]);
+    assert_eq!(
+        feed(&mut s, &out[..len], usize::MAX).unwrap(),
+        vec![Ev::Data(b"through the trait".to_vec())]
+    );
+}
