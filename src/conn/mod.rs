@@ -839,3 +839,88 @@ impl<R: Role> Connection<R> {
         self.core.set_sequence_numbers(read, write);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The output buffer's capacity, which no public API shows: kept at one
+    //! record while established (no allocation per record), and a large
+    //! handshake flight's capacity given back once the handshake is over.
+
+    use std::sync::Arc;
+
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
+
+    use super::*;
+    use crate::{ClientConfig, ClientConnection, ServerAuth, ServerConfig, ServerConnection, pki};
+
+    const CERT: &[u8] = include_bytes!("../../tests/data/rsa2048.cert.der");
+    const KEY: &[u8] = include_bytes!("../../tests/data/rsa2048.key.der");
+
+    /// A client and a server whose Certificate message repeats the leaf
+    /// `copies` times (a stand-in for a long chain: the client checks the leaf).
+    fn established(copies: usize) -> (ClientConnection, ServerConnection) {
+        let provider = crate::crypto::default_provider();
+        let key = pki::load_private_key(KEY).unwrap();
+        let chain = vec![CERT.to_vec(); copies];
+        let server = ServerConfig::new(provider.clone(), chain, &key).unwrap();
+        let spki = pki::rsa_key_from_certificate(CERT).unwrap().spki_der;
+        let pin = pki::pin_of_spki(provider.as_ref(), &spki);
+        let client = ClientConfig::new(provider, ServerAuth::Pins(vec![pin]));
+        let mut c = ClientConnection::new(
+            Arc::new(client),
+            Some("localhost"),
+            ChaCha20Rng::seed_from_u64(1),
+        )
+        .unwrap();
+        let mut s = ServerConnection::new(Arc::new(server), ChaCha20Rng::seed_from_u64(2));
+        for _ in 0..2 {
+            deliver(&mut c, &mut s);
+            deliver(&mut s, &mut c);
+        }
+        assert!(c.is_established() && s.is_established());
+        (c, s)
+    }
+
+    /// Moves every pending byte of `from` to `to` and consumes the events.
+    fn deliver(from: &mut dyn Endpoint, to: &mut dyn Endpoint) {
+        let mut wire = [0u8; 4096];
+        while from.wants_write() {
+            let n = from.write_tls(&mut wire);
+            assert!(n > 0);
+            let mut off = 0;
+            while off < n {
+                off += to.read_tls(&wire[off..n]).unwrap();
+                while to.poll_event().unwrap().is_some() {}
+            }
+        }
+    }
+
+    #[test]
+    fn a_large_handshake_flight_gives_its_capacity_back() {
+        // 24 copies of an 844-byte certificate: a flight over one record.
+        let (_, mut s) = established(24);
+        assert!(s.core.outgoing.capacity() <= MAX_PENDING_OUTPUT);
+        // A small flight never grew past one record, and nothing is freed.
+        let (_, s_small) = established(1);
+        assert!(s_small.core.outgoing.capacity() > 0);
+        s.write_app_data(b"x").unwrap();
+        assert!(s.core.outgoing.capacity() >= MAX_PENDING_OUTPUT);
+    }
+
+    #[test]
+    fn established_output_capacity_is_kept_between_records() {
+        let (mut c, mut s) = established(1);
+        for len in [1, 100, MAX_PLAINTEXT] {
+            assert_eq!(c.write_app_data(&vec![7; len]), Ok(len));
+            let held = c.core.outgoing.capacity();
+            assert!(held >= MAX_PENDING_OUTPUT);
+            deliver(&mut c, &mut s);
+            assert_eq!(
+                c.core.outgoing.capacity(),
+                held,
+                "draining a record frees the buffer"
+            );
+        }
+    }
+}
