@@ -1722,6 +1722,21 @@ fn a_handshake_message_over_the_configured_maximum_is_refused() {
     }
 }
 
+/// The 24-bit length is judged from the header alone: a ClientHello declaring
+/// 2^16 + 1 bytes, one over the default maximum (64 KiB), is refused before any
+/// of its body arrives, so no buffer waits for it.
+#[test]
+fn a_handshake_header_over_the_default_maximum_is_refused_before_its_body() {
+    let mut s = rsa2048_server(2);
+    let result = feed(&mut s, &plain(ContentType::HANDSHAKE, &[1, 1, 0, 1]), ALL);
+    assert_fails(
+        &mut s,
+        result,
+        illegal("handshake message exceeds the configured maximum"),
+        &fatal(AlertDescription::ILLEGAL_PARAMETER),
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 10. Record protection after the handshake
 // ---------------------------------------------------------------------------
