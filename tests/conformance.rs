@@ -881,6 +881,32 @@ fn a_client_sends_sni_for_a_dns_name_and_not_for_an_ip_address() {
     }
 }
 
+/// The client refuses, at construction, a server name it could not send as an
+/// RFC 6066 HostName: empty, over 253 bytes, a character outside letters,
+/// digits, '-', '.' and '_', or a trailing dot. The limits themselves work.
+#[test]
+fn a_server_name_that_is_not_a_dns_host_name_is_a_configuration_error() {
+    let start = |name: &str| {
+        ClientConnection::new(
+            Arc::new(client_config("rsa2048")),
+            Some(name),
+            rand_chacha::ChaCha20Rng::seed_from_u64(1),
+        )
+        .map(|_| ())
+    };
+    let refused = Err(Error::Config("server name is not a DNS host name"));
+    let label = "a".repeat(63);
+    let longest = [&label[..], &label, &label, &label[..61]].join(".");
+    assert_eq!(longest.len(), 253);
+    for name in ["", "a b", "host/x", "caf\u{e9}.example", "example.com."] {
+        assert_eq!(start(name), refused, "{name:?}");
+    }
+    assert_eq!(start(&format!("{longest}a")), refused, "254 bytes");
+    for name in [&longest[..], "x", "under_score-9.example"] {
+        assert_eq!(start(name), Ok(()), "{name:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 5b. ALPN (RFC 7301)
 // ---------------------------------------------------------------------------
