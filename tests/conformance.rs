@@ -1129,6 +1129,12 @@ fn a_server_hello_with_an_unsolicited_extension_is_refused() {
     for ext in [
         Extension::Alpn(vec![b"h2".to_vec()]),
         Extension::Unknown(ExtensionType(0xfe0d), Vec::new()),
+        // RFC 6066 §3: the client did offer SNI, but the server's answer
+        // "SHALL be empty".
+        Extension::ServerName(vec![ServerNameEntry {
+            name_type: 0,
+            name: b"localhost".to_vec(),
+        }]),
     ] {
         let (mut c, result) = client_reading_server_hello(client_config("rsa2048"), |sh| {
             sh.extensions.get_or_insert_with(Vec::new).push(ext);

@@ -185,20 +185,27 @@ fn application_data_before_the_handshake_is_refused() {
     let mut s = server(server_config("rsa2048"), 2);
     // An application_data record as the very first thing a server sees.
     let err = feed(&mut s, &[23, 3, 3, 0, 1, 0], 100).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::UnexpectedMessage {
-                got: "application data",
-                ..
-            }
-        ),
-        "{err:?}"
+    assert_eq!(
+        err,
+        Error::UnexpectedMessage {
+            expected: "ClientHello",
+            got: "application data",
+        }
     );
     assert_eq!(take_output(&mut s), [21, 3, 3, 0, 2, 2, 10]);
     // Sticky: the same error again, and no further output.
     assert_eq!(s.read_tls(&[22]), Err(err));
     assert!(!s.wants_write());
+    // The client, waiting for the ServerHello, says so.
+    take_output(&mut c);
+    assert_eq!(
+        feed(&mut c, &[23, 3, 3, 0, 1, 0], 100),
+        Err(Error::UnexpectedMessage {
+            expected: "ServerHello",
+            got: "application data",
+        })
+    );
+    assert_eq!(take_output(&mut c), [21, 3, 3, 0, 2, 2, 10]);
 }
 
 /// Re-encodes the ClientHello in a client's first flight after `edit`.
