@@ -858,6 +858,44 @@ fn two_sni_host_names_are_an_illegal_parameter() {
     );
 }
 
+/// RFC 6066 §3: HostName is a DNS name in ASCII "without a trailing dot"; the
+/// server refuses anything else with illegal_parameter, and accepts '_' and '-'.
+#[test]
+fn an_sni_host_name_that_is_not_a_dns_name_is_an_illegal_parameter() {
+    let hello_naming = |name: &[u8]| {
+        let mut c = rsa2048_client(1);
+        edit_client_hello(&take_output(&mut c), |ch| {
+            let exts = ch.extensions.as_mut().unwrap();
+            exts.retain(|e| e.ext_type() != ExtensionType::SERVER_NAME);
+            exts.push(Extension::ServerName(vec![ServerNameEntry {
+                name_type: 0,
+                name: name.to_vec(),
+            }]));
+        })
+    };
+    for name in [
+        &b"example.com."[..],
+        b"a b",
+        b"caf\xc3\xa9.example",
+        b"x\0y",
+    ] {
+        let mut s = rsa2048_server(2);
+        let result = feed(&mut s, &hello_naming(name), ALL);
+        assert_fails(
+            &mut s,
+            result,
+            illegal("SNI host name is not a DNS name"),
+            &fatal(AlertDescription::ILLEGAL_PARAMETER),
+        );
+    }
+    let mut s = rsa2048_server(2);
+    assert_eq!(
+        feed(&mut s, &hello_naming(b"under_score-9.example"), ALL),
+        Ok(vec![])
+    );
+    assert_eq!(s.server_name(), Some("under_score-9.example"));
+}
+
 /// RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted in
 /// "HostName"": a client connecting to an address sends no server_name.
 #[test]
