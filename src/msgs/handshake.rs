@@ -253,3 +253,36 @@ pub fn handshake_name(typ: HandshakeType) -> &'static str {
         _ => "unknown handshake message",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Error messages name handshake messages as RFC 5246 §7.4 does; every code
+    /// point rsatls knows has its own name.
+    #[test]
+    fn every_known_handshake_type_has_its_rfc_name() {
+        let names = [
+            (0, "HelloRequest"),
+            (1, "ClientHello"),
+            (2, "ServerHello"),
+            (4, "NewSessionTicket"),
+            (11, "Certificate"),
+            (12, "ServerKeyExchange"),
+            (13, "CertificateRequest"),
+            (14, "ServerHelloDone"),
+            (15, "CertificateVerify"),
+            (16, "ClientKeyExchange"),
+            (20, "Finished"),
+        ];
+        for (code, name) in names {
+            assert_eq!(handshake_name(HandshakeType(code)), name, "{code}");
+        }
+        for code in [3, 5, 17, 21, 24, 255] {
+            assert_eq!(
+                handshake_name(HandshakeType(code)),
+                "unknown handshake message"
+            );
+        }
+    }
+}
