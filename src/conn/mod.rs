@@ -888,9 +888,14 @@ mod tests {
         while from.wants_write() {
             let n = from.write_tls(&mut wire);
             assert!(n > 0);
-            let mut off = 0;
+            let (mut off, mut stalled) = (0, false);
             while off < n {
-                off += to.read_tls(&wire[off..n]).unwrap();
+                let taken = to.read_tls(&wire[off..n]).unwrap();
+                assert!(
+                    taken > 0 || !stalled,
+                    "read_tls takes nothing after a drain"
+                );
+                (off, stalled) = (off + taken, taken == 0);
                 while to.poll_event().unwrap().is_some() {}
             }
         }
