@@ -904,6 +904,7 @@ mod tests {
     #[test]
     fn a_large_handshake_flight_gives_its_capacity_back() {
         // 24 copies of an 844-byte certificate: a flight over one record.
+        assert!(24 * CERT.len() > MAX_PENDING_OUTPUT);
         let (_, mut s) = established(24);
         assert!(s.core.outgoing.capacity() <= MAX_PENDING_OUTPUT);
         // A small flight never grew past one record, and nothing is freed.

@@ -84,24 +84,13 @@ pub fn take_output(from: &mut dyn Endpoint) -> Vec<u8> {
     wire
 }
 
-/// Feeds `wire` to `to` in chunks of at most `chunk` bytes, collecting events.
+/// Feeds `wire` to `to` in chunks of at most `chunk` bytes, collecting events;
+/// the first error ends it (a stalled engine fails, see `feed_all`).
 pub fn feed(to: &mut dyn Endpoint, wire: &[u8], chunk: usize) -> Result<Vec<Ev>, Error> {
-    let mut events = Vec::new();
-    for piece in wire.chunks(chunk.max(1)) {
-        let mut off = 0;
-        let mut stalled = false;
-        while off < piece.len() {
-            let n = to.read_tls(&piece[off..])?;
-            // Taking nothing is allowed once, while a full buffer waits for
-            // poll_event; twice in a row, after draining, is a stall.
-            assert!(n > 0 || !stalled, "read_tls takes nothing after a drain");
-            stalled = n == 0;
-            off += n;
-            drain(to, &mut events)?;
-        }
+    match prop_support::feed_all(to, wire, &[chunk]) {
+        (events, None) => Ok(events),
+        (_, Some(e)) => Err(e),
     }
-    drain(to, &mut events)?;
-    Ok(events)
 }
 
 pub fn drain(to: &mut dyn Endpoint, events: &mut Vec<Ev>) -> Result<(), Error> {
