@@ -135,7 +135,10 @@ macro_rules! common_setters {
             self
         }
 
-        /// Bounds the size of one handshake message (default 64 KiB).
+        /// Bounds the size of one handshake message (default 64 KiB). A
+        /// ClientHello is not held to it but to the largest one the wire format
+        /// allows ([`crate::msgs::handshake::MAX_CLIENT_HELLO_LEN`]), since
+        /// RFC 5246 lets any client send that much.
         pub fn with_max_handshake_size(mut self, bytes: usize) -> Self {
             self.common.max_handshake_size = bytes.clamp(1024, 0xff_ffff);
             self

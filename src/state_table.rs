@@ -14,7 +14,7 @@
 //! refused certificate) fails inside its handler with that rule's alert; those
 //! are tested one rule at a time in `tests/conformance.rs` and `tests/chain.rs`.
 
-use crate::msgs::enums::AlertDescription;
+use crate::msgs::enums::{AlertDescription, HandshakeType};
 
 /// Which side a table describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -137,6 +137,25 @@ impl Message {
         Self::FatalAlert,
         Self::CloseNotify,
     ];
+
+    /// The table's name for a handshake message of type `typ`: the one mapping
+    /// from wire types to the table's alphabet, used to judge a message's order
+    /// from its header before its body is read (`conn::Connection::process`).
+    pub fn of_handshake(typ: HandshakeType) -> Self {
+        match typ {
+            HandshakeType::HELLO_REQUEST => Self::HelloRequest,
+            HandshakeType::CLIENT_HELLO => Self::ClientHello,
+            HandshakeType::SERVER_HELLO => Self::ServerHello,
+            HandshakeType::CERTIFICATE => Self::Certificate,
+            HandshakeType::SERVER_HELLO_DONE => Self::ServerHelloDone,
+            HandshakeType::CLIENT_KEY_EXCHANGE => Self::ClientKeyExchange,
+            HandshakeType::FINISHED => Self::Finished,
+            // No state accepts these (yet): ServerKeyExchange has no place in RSA
+            // key transport, client authentication is not offered.
+            HandshakeType::CERTIFICATE_REQUEST => Self::OtherHandshake,
+            _ => Self::OtherHandshake,
+        }
+    }
 }
 
 /// What a side does with a message.

@@ -31,7 +31,7 @@ use crate::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
 use crate::pki;
 use crate::record::RecordKey;
 use crate::rsa_kx::{self, MAX_RSA_BITS, MIN_RSA_BITS};
-use crate::state_table::State as TableState;
+use crate::state_table::{Side, State as TableState};
 use crate::suites::{self, Suite};
 use crate::verify;
 
@@ -188,6 +188,8 @@ impl Connection<Client> {
 
 #[allow(private_interfaces)]
 impl Role for Client {
+    const SIDE: Side = Side::Client;
+
     fn handle(&mut self, core: &mut Core, input: Input<'_>) -> Result<(), Error> {
         // RFC 5246 §7.4.1.1: a HelloRequest during a handshake is ignored and is not
         // part of the transcript; after it, we decline with no_renegotiation.
@@ -249,6 +251,20 @@ impl Role for Client {
 
     fn table_state(&self) -> Option<TableState> {
         self.state.table_state()
+    }
+
+    fn forget_secrets(&mut self) {
+        // The master secret and any record key not yet handed to the record
+        // layer live in `Keyed`; every state after a failure is `Failed`.
+        self.state = State::Failed;
+    }
+
+    #[cfg(test)]
+    fn holds_secrets(&self) -> bool {
+        matches!(
+            self.state,
+            State::ExpectChangeCipherSpec(_) | State::ExpectFinished(_)
+        )
     }
 }
 

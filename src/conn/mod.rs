@@ -12,10 +12,15 @@ use crate::crypto::{CryptoProvider, HashOutput};
 use crate::error::Error;
 use crate::key_schedule::{DirectionKeys, MasterSecret};
 use crate::msgs::alert::Alert;
-use crate::msgs::enums::{AlertDescription, AlertLevel, ContentType, ProtocolVersion};
-use crate::msgs::handshake::{HANDSHAKE_HEADER_LEN, HandshakeMessage};
+use crate::msgs::enums::{
+    AlertDescription, AlertLevel, ContentType, HandshakeType, ProtocolVersion,
+};
+use crate::msgs::handshake::{
+    HANDSHAKE_HEADER_LEN, HandshakeMessage, MAX_CLIENT_HELLO_LEN, handshake_name,
+};
 use crate::msgs::record::{HEADER_LEN, MAX_CIPHERTEXT, MAX_PLAINTEXT, RecordHeader};
 use crate::record::{self, MAX_RECORD_LEN, RecordKey};
+use crate::state_table::{self, Message, Outcome, Side, State as TableState};
 use crate::suites::Suite;
 
 mod client;
@@ -198,7 +203,7 @@ impl<R: Role> Connection<R> {
                 Ok(Some(Event::ApplicationData(&self.core.incoming[range])))
             }
             Ok(Some(Pending::PeerClosed)) => Ok(Some(Event::PeerClosed)),
-            Err(e) => Err(self.core.fail(e)),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
@@ -245,7 +250,7 @@ impl<R: Role> Connection<R> {
             .send_record(ContentType::APPLICATION_DATA, &data[..n])
         {
             Ok(()) => Ok(n),
-            Err(e) => Err(self.core.fail(e)),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
@@ -281,7 +286,7 @@ impl<R: Role> Connection<R> {
                 .seal_app_data_to(&data[taken..taken + n], &mut out[written..])
             {
                 Ok(len) => written += len,
-                Err(e) => return Err(self.core.fail(e)),
+                Err(e) => return Err(self.fail(e)),
             }
             taken += n;
         }
@@ -300,13 +305,15 @@ impl<R: Role> Connection<R> {
 
     /// Tells the connection that the transport reached end of file.
     ///
-    /// A clean end (after the peer's close_notify) is `Ok`; anything else is a
-    /// truncation and returns [`Error::UnexpectedEof`].
+    /// A clean end (the peer's close_notify after a completed handshake) is
+    /// `Ok`; anything else is a truncation and returns [`Error::UnexpectedEof`].
+    /// A close_notify before the handshake completed, sent in plaintext and so
+    /// forgeable by anyone on the path, does not make the end clean.
     pub fn handle_eof(&mut self) -> Result<(), Error> {
         self.core.check()?;
-        match self.core.peer_closed {
+        match self.core.peer_closed && self.core.established {
             true => Ok(()),
-            false => Err(self.core.fail(Error::UnexpectedEof)),
+            false => Err(self.fail(Error::UnexpectedEof)),
         }
     }
 
@@ -322,7 +329,7 @@ impl<R: Role> Connection<R> {
 
     /// The handshake state, as named in [`crate::state_table`]; `None` once the
     /// connection has failed.
-    pub fn state(&self) -> Option<crate::state_table::State> {
+    pub fn state(&self) -> Option<TableState> {
         match self.core.error {
             Some(_) => None,
             None => self.role.table_state(),
@@ -334,6 +341,14 @@ impl<R: Role> Connection<R> {
         self.core.error.as_ref()
     }
 
+    /// The one failure path: records the error and queues its alert (sealed
+    /// while the write key is on), then forgets every secret both layers hold.
+    fn fail(&mut self, err: Error) -> Error {
+        let err = self.core.fail(err);
+        self.role.forget_secrets();
+        err
+    }
+
     fn process(&mut self) -> Result<Option<Pending>, Error> {
         loop {
             if let Some(ev) = self.core.pending.take() {
@@ -342,7 +357,8 @@ impl<R: Role> Connection<R> {
             if self.core.peer_closed {
                 return Ok(None);
             }
-            if let Some(raw) = self.core.next_handshake_message()? {
+            let order = (R::SIDE, self.role.table_state());
+            if let Some(raw) = self.core.next_handshake_message(order)? {
                 let msg = HandshakeMessage::decode(&raw)?;
                 self.role
                     .handle(&mut self.core, Input::Handshake(msg, &raw))?;
@@ -368,8 +384,15 @@ impl<R: Role> Connection<R> {
                 }
                 ContentType::CHANGE_CIPHER_SPEC => {
                     // RFC 5246 §7.1: the message consists of a single byte of value 1.
+                    // A record that is not that message is not a ChangeCipherSpec at
+                    // all, so it is out of place: unexpected_message, as RFC 8446 §5
+                    // requires, OpenSSL and GnuTLS answer, and RFC 5246 §7.2.2 also
+                    // reads (formal/COMPLIANCE.md 5246-7.1-a).
                     if self.core.incoming[range] != [1] {
-                        return Err(Error::Decode("ChangeCipherSpec is not the single byte 1"));
+                        return Err(Error::UnexpectedMessage {
+                            expected: "ChangeCipherSpec of the single byte 1",
+                            got: "malformed ChangeCipherSpec",
+                        });
                     }
                     // A CCS may not split a handshake message: the key change would
                     // land in its middle.
@@ -452,6 +475,23 @@ impl<R: Role> core::fmt::Debug for Connection<R> {
     }
 }
 
+/// RFC 5246 §7.2.2: whether a handshake message of type `typ` may arrive in
+/// the state of `order`, decided by the declarative table alone. Messages the
+/// table accepts, ignores or refuses go on to be decoded; a failed state has no
+/// row and lets the handler report it.
+fn check_order((side, state): (Side, Option<TableState>), typ: HandshakeType) -> Result<(), Error> {
+    let Some(state) = state else {
+        return Ok(());
+    };
+    match state_table::outcome(side, state, Message::of_handshake(typ)) {
+        Outcome::Fatal(AlertDescription::UNEXPECTED_MESSAGE) => Err(Error::UnexpectedMessage {
+            expected: state.expecting(),
+            got: handshake_name(typ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn too_large() -> Error {
     Error::PeerMisbehaved(crate::error::Misbehavior::IllegalParameter(
         "handshake message exceeds the configured maximum",
@@ -479,12 +519,22 @@ mod sealed {
 /// A side's handshake state machine. Implemented by [`Client`] and [`Server`] only.
 #[allow(private_interfaces)]
 pub trait Role: sealed::Sealed {
+    /// Which side's rows of [`state_table`] this role follows.
+    #[doc(hidden)]
+    const SIDE: Side;
     #[doc(hidden)]
     fn handle(&mut self, core: &mut Core, input: Input<'_>) -> Result<(), Error>;
     #[doc(hidden)]
     fn expecting(&self) -> &'static str;
     #[doc(hidden)]
-    fn table_state(&self) -> Option<crate::state_table::State>;
+    fn table_state(&self) -> Option<TableState>;
+    /// Drops the master secret and pending record keys: called once, at the
+    /// first fatal error, after its alert was queued.
+    #[doc(hidden)]
+    fn forget_secrets(&mut self);
+    /// Whether the master secret or a record key is still held.
+    #[cfg(test)]
+    fn holds_secrets(&self) -> bool;
 }
 
 /// State shared by both sides.
@@ -566,9 +616,13 @@ impl Core {
                 }
             }
             self.error = Some(err);
-            // Nothing more will be read; drop buffered input and secrets early.
+            // Nothing more will be read or written: drop buffered input and the
+            // record keys now, the write key only after the alert above was sealed.
             self.read_key = None;
+            self.write_key = None;
             self.transcript.clear();
+            self.hs_buf = Vec::new();
+            self.hs_start = 0;
         }
         self.error.clone().unwrap_or(Error::Internal("error lost"))
     }
@@ -683,14 +737,35 @@ impl Core {
 
     /// Pops one complete handshake message (header included) from the
     /// reassembly buffer.
-    fn next_handshake_message(&mut self) -> Result<Option<Vec<u8>>, Error> {
+    ///
+    /// The 4-byte header decides first, in this order: whether a message of
+    /// this type may arrive in the state `order` names (per
+    /// [`state_table::outcome`]), then whether its declared length is allowed.
+    /// Only then is the body buffered and, by the caller, decoded.
+    fn next_handshake_message(
+        &mut self,
+        order: (Side, Option<TableState>),
+    ) -> Result<Option<Vec<u8>>, Error> {
         let avail = &self.hs_buf[self.hs_start..];
-        let Some(&[_, a, b, c]) = avail.first_chunk::<HANDSHAKE_HEADER_LEN>() else {
+        let Some(&[t, a, b, c]) = avail.first_chunk::<HANDSHAKE_HEADER_LEN>() else {
             return Ok(None);
         };
+        let typ = HandshakeType(t);
+        // RFC 5246 §7.2.2, §7.4: a message out of order is an unexpected_message,
+        // whatever its body holds.
+        check_order(order, typ)?;
         let len = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
-        if len > self.max_handshake_size {
-            return Err(too_large());
+        match typ {
+            // RFC 5246 §7.4.1.2: every ClientHello up to the largest the wire
+            // format allows is legal; a length beyond that cannot be one.
+            HandshakeType::CLIENT_HELLO if len > MAX_CLIENT_HELLO_LEN => {
+                return Err(Error::Decode(
+                    "ClientHello longer than its wire format allows",
+                ));
+            }
+            HandshakeType::CLIENT_HELLO => {}
+            _ if len > self.max_handshake_size => return Err(too_large()),
+            _ => {}
         }
         let Some(raw) = avail.get(..HANDSHAKE_HEADER_LEN + len) else {
             return Ok(None);
@@ -700,6 +775,11 @@ impl Core {
         if self.hs_start == self.hs_buf.len() {
             self.hs_buf.clear();
             self.hs_start = 0;
+            // A large message (a ClientHello of up to 128 KiB, a long chain)
+            // gives its capacity back; one record's worth is kept.
+            if self.hs_buf.capacity() > MAX_PLAINTEXT {
+                self.hs_buf = Vec::new();
+            }
         }
         Ok(Some(raw))
     }
@@ -842,9 +922,9 @@ impl<R: Role> Connection<R> {
 
 #[cfg(test)]
 mod tests {
-    //! The output buffer's capacity, which no public API shows: kept at one
-    //! record while established (no allocation per record), and a large
-    //! handshake flight's capacity given back once the handshake is over.
+    //! What no public API shows: the buffers' capacity (the output kept at one
+    //! record while established, a large handshake flight's or ClientHello's
+    //! capacity given back), and that every secret is gone after a fatal error.
 
     use std::sync::Arc;
 
@@ -928,5 +1008,186 @@ mod tests {
                 "draining a record frees the buffer"
             );
         }
+    }
+
+    #[test]
+    fn a_large_client_hello_gives_the_reassembly_capacity_back() {
+        // 200 ALPN names of 255 bytes: a ClientHello of over 51 KB, in four records.
+        let names: Vec<Vec<u8>> = (0..200u8).map(|i| vec![b'a' + i % 26; 255]).collect();
+        let refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+        let provider = crate::crypto::default_provider();
+        let key = pki::load_private_key(KEY).unwrap();
+        let server = ServerConfig::new(provider.clone(), vec![CERT.to_vec()], &key)
+            .unwrap()
+            .with_alpn_protocols(&refs[199..])
+            .unwrap();
+        let client = ClientConfig::new(provider, ServerAuth::DangerousAcceptAnyKeyForTestingOnly)
+            .with_alpn_protocols(&refs)
+            .unwrap();
+        let mut c =
+            ClientConnection::new(Arc::new(client), None, ChaCha20Rng::seed_from_u64(1)).unwrap();
+        let mut s = ServerConnection::new(Arc::new(server), ChaCha20Rng::seed_from_u64(2));
+        assert!(c.core.outgoing.len() > 51_000);
+        deliver(&mut c, &mut s);
+        assert!(s.core.hs_buf.capacity() <= MAX_PLAINTEXT, "after the hello");
+        deliver(&mut s, &mut c);
+        deliver(&mut c, &mut s);
+        deliver(&mut s, &mut c);
+        assert!(c.is_established() && s.is_established());
+        let held =
+            s.core.incoming.capacity() + s.core.hs_buf.capacity() + s.core.outgoing.capacity();
+        // One incoming record (18 KiB), and a few KiB of the last flight.
+        assert!(held <= MAX_RECORD_LEN + 3 * 1024, "{held} bytes held");
+    }
+
+    /// A client and a server after the client's second flight (ClientKeyExchange,
+    /// ChangeCipherSpec, Finished), which is returned undelivered: both sides hold
+    /// the master secret.
+    fn keyed() -> (ClientConnection, ServerConnection, Vec<u8>) {
+        let (mut c, mut s) = fresh();
+        deliver(&mut c, &mut s);
+        deliver(&mut s, &mut c);
+        let mut flight = Vec::new();
+        c.write_tls_into(&mut flight);
+        assert!(c.role.holds_secrets() && c.core.write_key.is_some());
+        (c, s, flight)
+    }
+
+    fn fresh() -> (ClientConnection, ServerConnection) {
+        let provider = crate::crypto::default_provider();
+        let key = pki::load_private_key(KEY).unwrap();
+        let server = ServerConfig::new(provider.clone(), vec![CERT.to_vec()], &key).unwrap();
+        let client = ClientConfig::new(provider, ServerAuth::DangerousAcceptAnyKeyForTestingOnly);
+        let c =
+            ClientConnection::new(Arc::new(client), None, ChaCha20Rng::seed_from_u64(1)).unwrap();
+        let s = ServerConnection::new(Arc::new(server), ChaCha20Rng::seed_from_u64(2));
+        (c, s)
+    }
+
+    /// Feeds `wire` to `to` and returns the first error.
+    fn feed(to: &mut dyn Endpoint, wire: &[u8]) -> Error {
+        let mut off = 0;
+        while off < wire.len() {
+            match to.read_tls(&wire[off..]) {
+                Ok(n) => off += n,
+                Err(e) => return e,
+            }
+            loop {
+                match to.poll_event() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => return e,
+                }
+            }
+        }
+        panic!("no error")
+    }
+
+    /// The connection failed with `err` and holds no secret: no master secret or
+    /// pending key in its role, no record key in either direction.
+    #[track_caller]
+    fn assert_forgotten<R: Role>(conn: &Connection<R>, err: Error) {
+        assert_eq!(conn.core.error, Some(err));
+        assert!(!conn.role.holds_secrets(), "master secret kept");
+        assert!(conn.core.read_key.is_none(), "read key kept");
+        assert!(conn.core.write_key.is_none(), "write key kept");
+        assert!(conn.core.transcript.is_empty());
+    }
+
+    /// The one alert the connection queued, as (type, fragment length).
+    fn queued_alert<R: Role>(conn: &mut Connection<R>) -> (u8, usize) {
+        let mut out = Vec::new();
+        conn.write_tls_into(&mut out);
+        assert_eq!(
+            out.len(),
+            HEADER_LEN + usize::from(u16::from_be_bytes([out[3], out[4]]))
+        );
+        (out[0], out.len() - HEADER_LEN)
+    }
+
+    const ENCRYPTED_ALERT: (u8, usize) = (21, 8 + 2 + 16);
+    const PLAIN_ALERT: (u8, usize) = (21, 2);
+    const FATAL_HANDSHAKE_FAILURE: [u8; 7] = [21, 3, 3, 0, 2, 2, 40];
+
+    #[test]
+    fn a_bad_record_mac_on_the_client_finished_forgets_the_server_secrets() {
+        let (_, mut s, mut flight) = keyed();
+        *flight.last_mut().unwrap() ^= 1;
+        assert_eq!(feed(&mut s, &flight), Error::BadRecordMac);
+        assert_eq!(queued_alert(&mut s), PLAIN_ALERT);
+        assert_forgotten(&s, Error::BadRecordMac);
+    }
+
+    #[test]
+    fn a_bad_record_mac_on_the_server_finished_forgets_the_client_secrets() {
+        let (mut c, mut s, flight) = keyed();
+        assert!(feed_ok(&mut s, &flight));
+        let mut answer = Vec::new();
+        s.write_tls_into(&mut answer);
+        *answer.last_mut().unwrap() ^= 1;
+        assert_eq!(feed(&mut c, &answer), Error::BadRecordMac);
+        // The alert still went out under the client's write key.
+        assert_eq!(queued_alert(&mut c), ENCRYPTED_ALERT);
+        assert_forgotten(&c, Error::BadRecordMac);
+    }
+
+    #[test]
+    fn a_received_fatal_alert_forgets_the_secrets_on_both_sides() {
+        let (mut c, mut s, flight) = keyed();
+        let err = Error::AlertReceived(AlertDescription::HANDSHAKE_FAILURE);
+        assert_eq!(feed(&mut c, &FATAL_HANDSHAKE_FAILURE), err);
+        assert_forgotten(&c, err.clone());
+        // The server after the ClientKeyExchange, before the ChangeCipherSpec.
+        let cke = &flight[..HEADER_LEN + usize::from(u16::from_be_bytes([flight[3], flight[4]]))];
+        assert!(feed_ok(&mut s, cke));
+        assert!(s.role.holds_secrets());
+        assert_eq!(feed(&mut s, &FATAL_HANDSHAKE_FAILURE), err);
+        assert_forgotten(&s, err);
+    }
+
+    #[test]
+    fn a_handshake_layer_error_forgets_the_secrets_on_both_sides() {
+        let (mut c, mut s, flight) = keyed();
+        // A ServerHelloDone where the client waits for ChangeCipherSpec.
+        let done = [22, 3, 3, 0, 4, 14, 0, 0, 0];
+        let err = Error::UnexpectedMessage {
+            expected: "ChangeCipherSpec",
+            got: "ServerHelloDone",
+        };
+        assert_eq!(feed(&mut c, &done), err);
+        assert_eq!(queued_alert(&mut c), ENCRYPTED_ALERT);
+        assert_forgotten(&c, err);
+        // A plaintext Finished where the server waits for ChangeCipherSpec.
+        let cke = &flight[..HEADER_LEN + usize::from(u16::from_be_bytes([flight[3], flight[4]]))];
+        assert!(feed_ok(&mut s, cke));
+        let finished = [
+            22, 3, 3, 0, 16, 20, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let err = Error::UnexpectedMessage {
+            expected: "ChangeCipherSpec",
+            got: "Finished",
+        };
+        assert_eq!(feed(&mut s, &finished), err);
+        assert_eq!(queued_alert(&mut s), PLAIN_ALERT);
+        assert_forgotten(&s, err);
+    }
+
+    /// Feeds `wire` to `to`; true if it was all taken without an error.
+    fn feed_ok(to: &mut dyn Endpoint, wire: &[u8]) -> bool {
+        let mut off = 0;
+        while off < wire.len() {
+            let Ok(n) = to.read_tls(&wire[off..]) else {
+                return false;
+            };
+            off += n;
+            loop {
+                match to.poll_event() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) => return false,
+                }
+            }
+        }
+        true
     }
 }

@@ -25,7 +25,7 @@ use crate::msgs::extensions::Extension;
 use crate::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
 use crate::record::RecordKey;
 use crate::rsa_kx;
-use crate::state_table::State as TableState;
+use crate::state_table::{Side, State as TableState};
 use crate::suites::Suite;
 
 /// The server side's state. Use [`ServerConnection`](super::ServerConnection).
@@ -101,6 +101,8 @@ impl Connection<Server> {
 
 #[allow(private_interfaces)]
 impl Role for Server {
+    const SIDE: Side = Side::Server;
+
     fn handle(&mut self, core: &mut Core, input: Input<'_>) -> Result<(), Error> {
         let state = core::mem::replace(&mut self.state, State::Failed);
         self.state = match (state, input) {
@@ -155,6 +157,20 @@ impl Role for Server {
 
     fn table_state(&self) -> Option<TableState> {
         self.state.table_state()
+    }
+
+    fn forget_secrets(&mut self) {
+        // The master secret and any record key not yet handed to the record
+        // layer live in `Keyed`; every state after a failure is `Failed`.
+        self.state = State::Failed;
+    }
+
+    #[cfg(test)]
+    fn holds_secrets(&self) -> bool {
+        matches!(
+            self.state,
+            State::ExpectChangeCipherSpec(_) | State::ExpectFinished(_)
+        )
     }
 }
 

@@ -1,13 +1,21 @@
 //! Hello extensions: server_name, extended_master_secret, renegotiation_info and
 //! ALPN are understood; every other extension is kept as opaque bytes.
 
+use std::collections::BTreeSet;
+
 use crate::codec::{LenPrefix, Reader, put_prefixed, put_u16};
 use crate::error::{Error, Misbehavior};
 use crate::msgs::enums::{ExtensionType, SignatureScheme};
 
-/// Most extensions a single hello may carry before we call it abuse. Real hellos
-/// carry fewer than 30; the bound keeps the duplicate check cheap.
-pub const MAX_EXTENSIONS: usize = 64;
+/// Which hello an extensions block belongs to: a few extensions read
+/// differently in each (RFC 6066 §3's server_name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hello {
+    /// A ClientHello's block.
+    Client,
+    /// A ServerHello's block.
+    Server,
+}
 
 /// An entry of the server_name extension (RFC 6066 §3).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,12 +58,12 @@ impl Extension {
         }
     }
 
-    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+    fn decode(r: &mut Reader<'_>, hello: Hello) -> Result<Self, Error> {
         let typ = ExtensionType(r.u16("extension type")?);
         let body = r.vec_u16(0, 0xffff, "extension body")?;
         let mut b = Reader::new(body);
         let ext = match typ {
-            ExtensionType::SERVER_NAME => Self::ServerName(decode_server_names(&mut b)?),
+            ExtensionType::SERVER_NAME => Self::ServerName(decode_server_names(&mut b, hello)?),
             ExtensionType::EXTENDED_MASTER_SECRET => Self::ExtendedMasterSecret,
             ExtensionType::RENEGOTIATION_INFO => {
                 Self::RenegotiationInfo(b.vec_u8(0, 255, "renegotiation_info")?.to_vec())
@@ -110,8 +118,10 @@ impl Extension {
     }
 }
 
-fn decode_server_names(b: &mut Reader<'_>) -> Result<Vec<ServerNameEntry>, Error> {
-    if b.is_empty() {
+fn decode_server_names(b: &mut Reader<'_>, hello: Hello) -> Result<Vec<ServerNameEntry>, Error> {
+    // RFC 6066 §3: a server acknowledges the name with an empty extension_data;
+    // a client sends server_name_list<1..2^16-1>, so an empty body is malformed.
+    if hello == Hello::Server && b.is_empty() {
         return Ok(Vec::new());
     }
     let mut list = b.sub_u16(1, 0xffff, "server_name list")?;
@@ -134,23 +144,26 @@ fn decode_alpn(b: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, Error> {
     Ok(protocols)
 }
 
-/// Decodes an extensions block (the bytes after a hello's fixed fields): absent
-/// entirely (`None`) or a `<0..2^16-1>` list.
+/// Decodes the extensions block of a `hello` (the bytes after its fixed
+/// fields): absent entirely (`None`) or a `<0..2^16-1>` list.
 ///
-/// RFC 5246 §7.4.1.4: there MUST NOT be more than one extension of the same type;
-/// a duplicate is answered with illegal_parameter.
-pub fn decode_extensions(r: &mut Reader<'_>) -> Result<Option<Vec<Extension>>, Error> {
+/// As many extensions as fit in the block are accepted (at most 16383, four
+/// bytes each); the RFC sets no other bound. RFC 5246 §7.4.1.4: there MUST NOT
+/// be more than one extension of the same type; a duplicate is answered with
+/// illegal_parameter. The check costs O(n log n).
+pub fn decode_extensions(
+    r: &mut Reader<'_>,
+    hello: Hello,
+) -> Result<Option<Vec<Extension>>, Error> {
     if r.is_empty() {
         return Ok(None);
     }
     let mut list = r.sub_u16(0, 0xffff, "extensions")?;
     let mut out: Vec<Extension> = Vec::new();
+    let mut seen = BTreeSet::new();
     while !list.is_empty() {
-        if out.len() == MAX_EXTENSIONS {
-            return Err(Error::Decode("too many extensions"));
-        }
-        let ext = Extension::decode(&mut list)?;
-        if out.iter().any(|e| e.ext_type() == ext.ext_type()) {
+        let ext = Extension::decode(&mut list, hello)?;
+        if !seen.insert(ext.ext_type().0) {
             return Err(Error::PeerMisbehaved(Misbehavior::DuplicateExtension));
         }
         out.push(ext);

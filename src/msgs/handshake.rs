@@ -3,13 +3,22 @@
 use crate::codec::{LenPrefix, Reader, put_prefixed, put_u16, put_u24};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, Compression, ExtensionType, HandshakeType, ProtocolVersion};
-use crate::msgs::extensions::{self, Extension, decode_extensions, encode_extensions};
+use crate::msgs::extensions::{self, Extension, Hello, decode_extensions, encode_extensions};
 
 /// Length of the handshake message header: type (1) and length (3).
 pub const HANDSHAKE_HEADER_LEN: usize = 4;
 
 /// Most bytes a session_id may have (RFC 5246 §7.4.1.2).
 pub const MAX_SESSION_ID: usize = 32;
+
+/// The longest ClientHello body the wire format allows (RFC 5246 §7.4.1.2):
+/// client_version, random, session_id<0..32>, cipher_suites<2..2^16-2>,
+/// compression_methods<1..2^8-1> and extensions<0..2^16-1>, each at its
+/// maximum with its length prefix. A ClientHello is held to this and not to the
+/// configured handshake size: refusing one the RFC allows would refuse a
+/// conforming client.
+pub const MAX_CLIENT_HELLO_LEN: usize =
+    2 + 32 + (1 + MAX_SESSION_ID) + (2 + 0xfffe) + (1 + 0xff) + (2 + 0xffff);
 
 /// ClientHello (RFC 5246 §7.4.1.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +56,7 @@ impl ClientHello {
             .iter()
             .map(|&c| Compression(c))
             .collect();
-        let extensions = decode_extensions(r)?;
+        let extensions = decode_extensions(r, Hello::Client)?;
         Ok(Self {
             client_version,
             random,
@@ -106,7 +115,7 @@ impl ServerHello {
             session_id: r.vec_u8(0, MAX_SESSION_ID, "session_id")?.to_vec(),
             cipher_suite: CipherSuite(r.u16("cipher_suite")?),
             compression_method: Compression(r.u8("compression_method")?),
-            extensions: decode_extensions(r)?,
+            extensions: decode_extensions(r, Hello::Server)?,
         })
     }
 
