@@ -1606,9 +1606,11 @@ fn a_change_cipher_spec_before_server_hello_done_is_unexpected_at_the_client() {
     }
 }
 
-/// RFC 5246 §7.1: "The message consists of a single byte of value 1."
+/// RFC 5246 §7.1: "The message consists of a single byte of value 1." Any other
+/// record is not a ChangeCipherSpec, so it is unexpected_message (RFC 8446 §5, as
+/// OpenSSL and GnuTLS answer).
 #[test]
-fn a_change_cipher_spec_with_another_payload_is_a_decode_error() {
+fn a_change_cipher_spec_with_another_payload_is_an_unexpected_message() {
     for payload in [&[2u8][..], &[1, 1]] {
         let (mut s, second) = server_expecting_key_exchange();
         assert_eq!(feed(&mut s, &second[0], ALL), Ok(vec![]));
@@ -1620,10 +1622,17 @@ fn a_change_cipher_spec_with_another_payload_is_a_decode_error() {
         assert_fails(
             &mut s,
             result,
-            Error::Decode("ChangeCipherSpec is not the single byte 1"),
-            &fatal(AlertDescription::DECODE_ERROR),
+            malformed_ccs(),
+            &fatal(AlertDescription::UNEXPECTED_MESSAGE),
         );
     }
+}
+
+fn malformed_ccs() -> Error {
+    unexpected(
+        "ChangeCipherSpec of the single byte 1",
+        "malformed ChangeCipherSpec",
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -1736,25 +1745,31 @@ fn an_unknown_record_type_is_unexpected() {
 }
 
 /// RFC 5246 §6.2.1: "Implementations MUST NOT send zero-length fragments of
-/// Handshake, Alert, or ChangeCipherSpec content types."
+/// Handshake, Alert, or ChangeCipherSpec content types." An empty handshake or
+/// alert record is a decode_error; an empty ChangeCipherSpec record is not the
+/// one-byte message, so it is unexpected_message like any malformed one.
 #[test]
-fn zero_length_handshake_alert_and_ccs_records_are_decode_errors() {
-    for (typ, what) in [
-        (ContentType::HANDSHAKE, "empty handshake fragment"),
-        (ContentType::ALERT, "alert level"),
+fn zero_length_handshake_alert_and_ccs_records_are_refused() {
+    for (typ, err, desc) in [
+        (
+            ContentType::HANDSHAKE,
+            Error::Decode("empty handshake fragment"),
+            AlertDescription::DECODE_ERROR,
+        ),
+        (
+            ContentType::ALERT,
+            Error::Decode("alert level"),
+            AlertDescription::DECODE_ERROR,
+        ),
         (
             ContentType::CHANGE_CIPHER_SPEC,
-            "ChangeCipherSpec is not the single byte 1",
+            malformed_ccs(),
+            AlertDescription::UNEXPECTED_MESSAGE,
         ),
     ] {
         let mut s = rsa2048_server(2);
         let result = feed(&mut s, &plain(typ, &[]), ALL);
-        assert_fails(
-            &mut s,
-            result,
-            Error::Decode(what),
-            &fatal(AlertDescription::DECODE_ERROR),
-        );
+        assert_fails(&mut s, result, err, &fatal(desc));
     }
 }
 
@@ -1773,8 +1788,10 @@ fn an_alert_record_of_three_bytes_is_a_decode_error() {
 }
 
 /// RFC 5246 §7.4 allows handshake messages up to 2^24 - 1 bytes; rsatls bounds
-/// them by configuration. A ClientHello of exactly the maximum is accepted, one
-/// byte more is an illegal_parameter.
+/// them by configuration, except the ClientHello, which is held to its wire
+/// format's maximum (`tests/conformance_edges.rs`). A ClientKeyExchange of
+/// exactly the maximum is accepted, one byte more is an illegal_parameter; a
+/// ClientHello over the maximum is accepted.
 #[test]
 fn a_handshake_message_over_the_configured_maximum_is_refused() {
     for extra in [0, 1] {
@@ -1782,10 +1799,14 @@ fn a_handshake_message_over_the_configured_maximum_is_refused() {
         let mut s = server(server_config("rsa2048").with_max_handshake_size(1024), 2);
         let ch = client_hello_of(&take_output(&mut c));
         let msg = HandshakeMessage::ClientHello(client_hello_of_len(ch, 1024 + extra));
-        let result = feed(&mut s, &handshake_record(&[msg]), ALL);
+        assert_eq!(feed(&mut s, &handshake_record(&[msg]), ALL), Ok(vec![]));
+        assert!(!take_output(&mut s).is_empty(), "the server answers");
+        // The encrypted premaster is not checked here: a wrong length is a bad
+        // premaster, found out only at Finished (RFC 5246 §7.4.7.1).
+        let cke = HandshakeMessage::ClientKeyExchange(vec![7; 1024 + extra - 2]);
+        let result = feed(&mut s, &handshake_record(&[cke]), ALL);
         if extra == 0 {
             assert_eq!(result, Ok(vec![]));
-            assert!(s.wants_write(), "the server answers");
         } else {
             assert_fails(
                 &mut s,
@@ -1797,13 +1818,13 @@ fn a_handshake_message_over_the_configured_maximum_is_refused() {
     }
 }
 
-/// The 24-bit length is judged from the header alone: a ClientHello declaring
-/// 2^16 + 1 bytes, one over the default maximum (64 KiB), is refused before any
-/// of its body arrives, so no buffer waits for it.
+/// The 24-bit length is judged from the header alone: a ClientKeyExchange
+/// declaring 2^16 + 1 bytes, one over the default maximum (64 KiB), is refused
+/// before any of its body arrives, so no buffer waits for it.
 #[test]
 fn a_handshake_header_over_the_default_maximum_is_refused_before_its_body() {
-    let mut s = rsa2048_server(2);
-    let result = feed(&mut s, &plain(ContentType::HANDSHAKE, &[1, 1, 0, 1]), ALL);
+    let (mut s, _) = server_expecting_key_exchange();
+    let result = feed(&mut s, &plain(ContentType::HANDSHAKE, &[16, 1, 0, 1]), ALL);
     assert_fails(
         &mut s,
         result,

@@ -23,7 +23,7 @@ use rsatls::msgs::enums::{
     HandshakeType, ProtocolVersion, SignatureScheme,
 };
 use rsatls::msgs::extensions::{
-    Extension, MAX_EXTENSIONS, ServerNameEntry, decode_extensions, encode_extensions,
+    Extension, Hello, ServerNameEntry, decode_extensions, encode_extensions,
 };
 use rsatls::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
 use rsatls::msgs::record::RecordHeader;
@@ -91,7 +91,12 @@ fn client_hello() -> impl Strategy<Value = ClientHello> {
                 session_id,
                 cipher_suites,
                 compression_methods,
-                extensions,
+                // RFC 6066 §3: the empty server_name is a ServerHello's alone.
+                extensions: extensions.map(|exts| {
+                    exts.into_iter()
+                        .filter(|e| *e != Extension::ServerName(Vec::new()))
+                        .collect()
+                }),
             },
         )
 }
@@ -220,11 +225,11 @@ fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
     bytes
 }
 
-/// Decodes a whole extensions block (the decoder itself leaves trailing bytes
-/// to its caller, who rejects them).
-fn decode_extensions_block(bytes: &[u8]) -> Option<Option<Vec<Extension>>> {
+/// Decodes a whole extensions block of a `hello` (the decoder itself leaves
+/// trailing bytes to its caller, who rejects them).
+fn decode_extensions_block(bytes: &[u8], hello: Hello) -> Option<Option<Vec<Extension>>> {
     let mut r = Reader::new(bytes);
-    let exts = decode_extensions(&mut r).ok()?;
+    let exts = decode_extensions(&mut r, hello).ok()?;
     r.is_empty().then_some(exts)
 }
 
@@ -239,14 +244,15 @@ fn assert_canonical(input: &[u8]) -> Result<(), TestCaseError> {
     if let Ok(m) = HandshakeMessage::decode(input) {
         prop_assert_eq!(m.to_bytes(), input, "handshake message {:?}", m);
     }
-    if let Some(exts) = decode_extensions_block(input) {
-        prop_assert!(exts.as_ref().is_none_or(|e| e.len() <= MAX_EXTENSIONS));
-        prop_assert_eq!(
-            encode_extensions_block(&exts),
-            input,
-            "extensions {:?}",
-            exts
-        );
+    for hello in [Hello::Client, Hello::Server] {
+        if let Some(exts) = decode_extensions_block(input, hello) {
+            prop_assert_eq!(
+                encode_extensions_block(&exts),
+                input,
+                "extensions {:?}",
+                exts
+            );
+        }
     }
     if let Ok(a) = Alert::decode(input) {
         prop_assert_eq!(&a.encode()[..], input);
@@ -277,7 +283,12 @@ proptest! {
             Ok(msg)
         );
         let block = encode_extensions_block(&exts);
-        prop_assert_eq!(decode_extensions_block(&block), Some(exts));
+        prop_assert_eq!(decode_extensions_block(&block, Hello::Server), Some(exts.clone()));
+        let client_exts = exts.filter(|e| !e.contains(&Extension::ServerName(Vec::new())));
+        if let Some(exts) = client_exts {
+            let block = encode_extensions_block(&Some(exts.clone()));
+            prop_assert_eq!(decode_extensions_block(&block, Hello::Client), Some(Some(exts)));
+        }
         prop_assert_eq!(Alert::decode(&a.encode()), Ok(a));
         prop_assert_eq!(RecordHeader::decode(&header.encode()), Ok(header));
     }
