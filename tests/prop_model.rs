@@ -379,7 +379,9 @@ impl Model {
                     Outcome::Unpredictable
                 } else if let Some(f) = s.failed {
                     Outcome::Err(f)
-                } else if s.peer_closed {
+                } else if s.peer_closed && s.established {
+                    // Before the handshake completed, a close_notify (plaintext,
+                    // forgeable) does not make the end clean.
                     Outcome::Ok(vec![])
                 } else {
                     self.sides[side].failed = Some(Fail::UnexpectedEof);

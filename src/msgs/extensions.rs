@@ -1,8 +1,6 @@
 //! Hello extensions: server_name, extended_master_secret, renegotiation_info and
 //! ALPN are understood; every other extension is kept as opaque bytes.
 
-use std::collections::BTreeSet;
-
 use crate::codec::{LenPrefix, Reader, put_prefixed, put_u16};
 use crate::error::{Error, Misbehavior};
 use crate::msgs::enums::{ExtensionType, SignatureScheme};
@@ -150,7 +148,7 @@ fn decode_alpn(b: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, Error> {
 /// As many extensions as fit in the block are accepted (at most 16383, four
 /// bytes each); the RFC sets no other bound. RFC 5246 §7.4.1.4: there MUST NOT
 /// be more than one extension of the same type; a duplicate is answered with
-/// illegal_parameter. The check costs O(n log n).
+/// illegal_parameter. The check is linear in the number of extensions.
 pub fn decode_extensions(
     r: &mut Reader<'_>,
     hello: Hello,
@@ -160,12 +158,19 @@ pub fn decode_extensions(
     }
     let mut list = r.sub_u16(0, 0xffff, "extensions")?;
     let mut out: Vec<Extension> = Vec::new();
-    let mut seen = BTreeSet::new();
+    // One bit per possible type (8 KiB): the duplicate check is linear.
+    let mut seen = vec![0u64; 1 << 10];
     while !list.is_empty() {
         let ext = Extension::decode(&mut list, hello)?;
-        if !seen.insert(ext.ext_type().0) {
+        let typ = usize::from(ext.ext_type().0);
+        let (word, bit) = (typ / 64, 1u64 << (typ % 64));
+        let Some(w) = seen.get_mut(word) else {
+            return Err(Error::Internal("extension type beyond 16 bits"));
+        };
+        if *w & bit != 0 {
             return Err(Error::PeerMisbehaved(Misbehavior::DuplicateExtension));
         }
+        *w |= bit;
         out.push(ext);
     }
     Ok(Some(out))
