@@ -270,7 +270,8 @@ impl Model {
         }
         if corrupted {
             return match (label, sealed) {
-                (Label::ChangeCipherSpec, None) => self.fail(r, Fail::Decode),
+                // Not the single byte 1: not a ChangeCipherSpec at all.
+                (Label::ChangeCipherSpec, None) => self.fail(r, Fail::UnexpectedMessage),
                 // Read as plaintext, still application data or a 26-byte alert.
                 (Label::Data(_), Some(_)) => self.fail(r, Fail::UnexpectedMessage),
                 (Label::Alert(..), Some(_)) => self.fail(r, Fail::Decode),
