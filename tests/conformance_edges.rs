@@ -293,7 +293,7 @@ fn maximal_client_hello() -> ClientHello {
     }
     ch.compression_methods = (0..=254).map(Compression).collect();
     let exts = ch.extensions.as_mut().unwrap();
-    let used: usize = exts.iter().map(|e| encode_ext_len(e)).sum();
+    let used: usize = exts.iter().map(encode_ext_len).sum();
     exts.push(Extension::Unknown(
         ExtensionType(0xfe0d),
         vec![0x61; 0xffff - used - 4],
@@ -321,7 +321,7 @@ fn the_largest_client_hello_the_wire_format_allows_is_accepted() {
     assert_eq!(MAX_CLIENT_HELLO_LEN, 131_396);
     let msg = HandshakeMessage::ClientHello(maximal_client_hello()).to_bytes();
     assert_eq!(msg.len(), 4 + MAX_CLIENT_HELLO_LEN);
-    assert!(MAX_CLIENT_HELLO_LEN > rsatls::DEFAULT_MAX_HANDSHAKE_SIZE);
+    const { assert!(MAX_CLIENT_HELLO_LEN > rsatls::DEFAULT_MAX_HANDSHAKE_SIZE) };
     let mut s = rsa2048_server(2);
     assert_eq!(feed(&mut s, &handshake_records(&msg), 1000), Ok(vec![]));
     let answer = messages(&take_output(&mut s));
