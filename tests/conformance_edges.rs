@@ -489,6 +489,35 @@ fn a_client_requiring_ems_refuses_a_server_hello_without_an_extensions_block() {
     );
 }
 
+/// RFC 5246 §7.4.1.2: a server accepts a ClientHello with no extensions block
+/// at all (the pre-extensions format). With the default, which requires EMS, it
+/// is then refused for lack of EMS; a server allowing sessions without EMS
+/// answers it.
+#[test]
+fn a_client_hello_without_an_extensions_block_is_accepted() {
+    let mut ch = real_client_hello();
+    ch.extensions = None;
+    let wire = encode_all(&[HandshakeMessage::ClientHello(ch)]);
+    let mut s = server(server_config("rsa2048").with_allow_no_ems(true), 2);
+    assert_eq!(feed(&mut s, &wire, ALL), Ok(vec![]));
+    match messages(&take_output(&mut s)).first() {
+        Some(HandshakeMessage::ServerHello(sh)) => assert_eq!(
+            sh.extensions,
+            Some(vec![Extension::RenegotiationInfo(Vec::new())]),
+            "only the answer to the renegotiation SCSV"
+        ),
+        other => panic!("no ServerHello: {other:?}"),
+    }
+    let mut s = rsa2048_server(2);
+    let result = feed(&mut s, &wire, ALL);
+    assert_fails(
+        &mut s,
+        result,
+        Error::HandshakeFailure("client does not support Extended Master Secret"),
+        &fatal(AlertDescription::HANDSHAKE_FAILURE),
+    );
+}
+
 /// RFC 5246 §7.4.1.2: bytes after a ClientHello's extensions block are a
 /// decode_error (the message must match its format exactly).
 #[test]
