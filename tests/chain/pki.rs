@@ -127,7 +127,7 @@ impl BuilderProfile for Profile {
         };
         out.push((true, &basic).to_extension(subject, &out)?);
         if let Some(usage) = usage {
-            out.push((true, &KeyUsage(usage.into())).to_extension(subject, &out)?);
+            out.push((true, &KeyUsage(usage)).to_extension(subject, &out)?);
         }
         if let (Kind::Leaf(_), Some(purposes)) = (&self.kind, &self.usage.extended) {
             let eku = ExtendedKeyUsage(purposes.clone());
