@@ -297,19 +297,29 @@ impl ServerConfig {
 }
 
 /// How a client decides to trust a server's key.
+///
+/// Whatever the mode, the leaf's key must be RSA of 2048 to 8192 bits, and if
+/// the leaf has a keyUsage extension it must allow keyEncipherment (RFC 5246
+/// §7.4.2): otherwise [`crate::CertificateError::KeySize`] or
+/// [`crate::CertificateError::NoKeyEncipherment`].
 #[derive(Clone, Debug)]
 pub enum ServerAuth {
     /// The SHA-256 of the leaf's SubjectPublicKeyInfo must equal one of these
-    /// (curl's `--pinnedpubkey sha256//…`).
+    /// (curl's `--pinnedpubkey sha256//…`). Only the leaf's key is pinned; the
+    /// chain, the name and the validity period are not checked.
     Pins(Vec<Pin>),
     /// Trust anchors, as DER certificates. A leaf byte-identical to one of them
-    /// is accepted as it is (a self-signed server, say). Otherwise the chain the
-    /// server sent must lead from its leaf to one of them (RFC 5280 path
-    /// validation by `rustls-webpki`, signatures checked by the configuration's
-    /// crypto provider), every certificate in it must be valid at the time the
-    /// connection was given ([`crate::ClientConnection::new_at`]), and the leaf
-    /// must be valid for the server name (a DNS name or an IP address in its
-    /// subjectAltName). Anchors that do not parse are skipped.
+    /// (a self-signed server, say) needs no chain, but must still be valid for
+    /// the server name, allow serverAuth if it has an extendedKeyUsage, and be
+    /// valid at the time the connection was given
+    /// ([`crate::ClientConnection::new_at`]; a connection made with
+    /// [`crate::ClientConnection::new`] has no time and checks no period).
+    /// Otherwise the chain the server sent must lead from its leaf to one of
+    /// them (RFC 5280 path validation by `rustls-webpki`, signatures checked by
+    /// the configuration's crypto provider), every certificate in it must be
+    /// valid at the time the connection was given (`new` cannot validate a
+    /// chain), and the leaf must be valid for the server name (a DNS name or an
+    /// IP address in its subjectAltName). Anchors that do not parse are skipped.
     TrustedCertificates(Vec<Vec<u8>>),
     /// Accepts any RSA key of acceptable size. For tests only: it gives no
     /// authentication at all.

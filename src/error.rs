@@ -95,6 +95,10 @@ pub enum CertificateError {
     NotRsa,
     /// The RSA key is outside 2048..=8192 bits.
     KeySize,
+    /// The leaf's keyUsage extension is present but lacks keyEncipherment, so
+    /// its key may not encrypt the premaster secret (RFC 5246 §7.4.2, RFC 5280
+    /// §4.2.1.3). Checked whatever made the key trusted.
+    NoKeyEncipherment,
     /// The leaf is not valid for the server name (DNS name or IP address) the
     /// client connected to, or the client gave no name to check.
     NotValidForName,
@@ -148,8 +152,11 @@ impl Error {
                 | CertificateError::NotValidForName
                 | CertificateError::BadSignature
                 | CertificateError::InvalidChain => A::BAD_CERTIFICATE,
+                // A key whose certificate forbids encipherment is a certificate of
+                // a type RSA key exchange cannot use.
                 CertificateError::NotRsa
                 | CertificateError::KeySize
+                | CertificateError::NoKeyEncipherment
                 | CertificateError::Unsupported => A::UNSUPPORTED_CERTIFICATE,
                 CertificateError::UnknownIssuer => A::UNKNOWN_CA,
                 CertificateError::Expired | CertificateError::NotYetValid => A::CERTIFICATE_EXPIRED,

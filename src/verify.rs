@@ -1,5 +1,6 @@
 //! Certificate path validation for [`crate::ServerAuth::TrustedCertificates`],
-//! and the server's choice of certificate by SNI.
+//! the checks on a leaf that is itself trusted, the key-usage rule every server
+//! key must meet, and the server's choice of certificate by SNI.
 //!
 //! Path building, validity periods, name matching and the RFC 5280 profile are
 //! `rustls-webpki`'s; rsatls only supplies the signature algorithms, as adapters
@@ -14,11 +15,14 @@ use core::fmt;
 use core::net::IpAddr;
 
 use der::Decode;
+use der::asn1::ObjectIdentifier;
 use rustls_pki_types::{
     AlgorithmIdentifier, CertificateDer, DnsName, InvalidSignature, ServerName,
     SignatureVerificationAlgorithm, UnixTime, alg_id,
 };
 use webpki::{EndEntityCert, KeyUsage};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage as KeyUsageExtension};
 
 use crate::crypto::{CryptoProvider, RsaSignatureScheme};
 use crate::error::{CertificateError, Error};
@@ -77,6 +81,79 @@ pub(crate) fn verify_server_chain(
         .ok_or(bad(CertificateError::NotValidForName))?;
     leaf.verify_is_valid_for_subject_name(&name)
         .map_err(|e| bad(certificate_error(&e)))
+}
+
+/// Checks a leaf that is byte-identical to a trusted certificate (a
+/// self-signed server named in `--cafile`): no chain is built, but the leaf
+/// must be valid for `server_name`, must allow serverAuth if it has an
+/// extendedKeyUsage extension (the rule webpki applies to a chain's leaf), and,
+/// when the caller gave the time, `now` must lie in its validity period.
+pub(crate) fn verify_trusted_leaf(
+    leaf: &[u8],
+    server_name: Option<&str>,
+    now: Option<UnixTime>,
+) -> Result<(), Error> {
+    let bad = |e| Error::BadCertificate(e);
+    let cert = Certificate::from_der(leaf).map_err(|_| bad(CertificateError::Malformed))?;
+    check_server_auth_eku(&cert).map_err(bad)?;
+    if let Some(now) = now {
+        check_validity(&cert, now).map_err(bad)?;
+    }
+    let der = CertificateDer::from(leaf);
+    let end_entity = EndEntityCert::try_from(&der).map_err(|e| bad(certificate_error(&e)))?;
+    let name = server_name
+        .and_then(reference_name)
+        .ok_or(bad(CertificateError::NotValidForName))?;
+    end_entity
+        .verify_is_valid_for_subject_name(&name)
+        .map_err(|e| bad(certificate_error(&e)))
+}
+
+/// RFC 5246 §7.4.2: for RSA key exchange "the certificate MUST allow the key to
+/// be used for encryption (the keyEncipherment bit MUST be set if the key usage
+/// extension is present)"; RFC 5280 §4.2.1.3 restricts the key to the uses the
+/// extension names. A leaf without the extension may be used for anything.
+///
+/// This is about the key's use, not its trust: it applies to pinned keys and
+/// trusted leaves as much as to validated chains.
+pub(crate) fn check_key_encipherment(leaf: &[u8]) -> Result<(), CertificateError> {
+    let cert = Certificate::from_der(leaf).map_err(|_| CertificateError::Malformed)?;
+    // Two keyUsage extensions (RFC 5280 §4.2: at most one) do not decode.
+    match cert.tbs_certificate().get_extension::<KeyUsageExtension>() {
+        Ok(None) => Ok(()),
+        Ok(Some((_, usage))) if usage.key_encipherment() => Ok(()),
+        Ok(Some(_)) => Err(CertificateError::NoKeyEncipherment),
+        Err(_) => Err(CertificateError::Malformed),
+    }
+}
+
+/// `id-kp-serverAuth` (RFC 5280 §4.2.1.12).
+const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
+
+/// RFC 5280 §4.2.1.12, as webpki applies it to a chain's leaf: an
+/// extendedKeyUsage extension, if present, must list serverAuth
+/// (anyExtendedKeyUsage is not enough), and an empty one is invalid.
+fn check_server_auth_eku(cert: &Certificate) -> Result<(), CertificateError> {
+    match cert.tbs_certificate().get_extension::<ExtendedKeyUsage>() {
+        Ok(None) => Ok(()),
+        Ok(Some((_, eku))) if eku.0.contains(&SERVER_AUTH) => Ok(()),
+        Ok(Some(_)) => Err(CertificateError::InvalidChain),
+        Err(_) => Err(CertificateError::Malformed),
+    }
+}
+
+/// RFC 5280 §4.1.2.5: valid from notBefore to notAfter, both inclusive (the
+/// comparison webpki makes for the certificates of a chain).
+fn check_validity(cert: &Certificate, now: UnixTime) -> Result<(), CertificateError> {
+    let validity = cert.tbs_certificate().validity();
+    let now = now.as_secs();
+    if now < validity.not_before.to_unix_duration().as_secs() {
+        return Err(CertificateError::NotYetValid);
+    }
+    if now > validity.not_after.to_unix_duration().as_secs() {
+        return Err(CertificateError::Expired);
+    }
+    Ok(())
 }
 
 /// Whether the certificate `leaf` is valid for the DNS name `name` (exactly,

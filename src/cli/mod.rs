@@ -43,10 +43,13 @@ USAGE:
                    [--servername NAME] [--alpn PROTO[,PROTO...]] [--keylog FILE]
         Like `openssl s_client -quiet`: stdin is sent, received data goes to
         stdout; at stdin EOF sends close_notify and reads until the peer closes.
-        The certificate must be valid for --servername, else HOST; it is sent as
-        SNI when it is a DNS name. With --cafile, a leaf identical to one of the
-        file's certificates is accepted; otherwise the chain must lead to one of
-        them, valid now and for that name. --alpn offers protocols (RFC 7301).
+        --servername NAME, else HOST, is sent as SNI when it is a DNS name.
+        --pin trusts the server's key alone: its chain, name and validity period
+        are not checked. With --cafile the leaf must be valid for NAME (else
+        HOST) and valid now: a leaf identical to one of the file's certificates
+        needs no chain; any other must chain to one of them. Either way the key
+        must be RSA of 2048 bits or more and, if the leaf has a keyUsage
+        extension, allow keyEncipherment. --alpn offers protocols (RFC 7301).
         Once connected, prints on stderr one line:
         `rsatls: connected: SUITE extended_master_secret=BOOL alpn PROTO|- pin sha256//BASE64 subject SUBJECT`
 

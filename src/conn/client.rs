@@ -100,7 +100,9 @@ impl Connection<Client> {
     ///
     /// This connection has no notion of time, so with
     /// [`ServerAuth::TrustedCertificates`] it accepts only a leaf byte-identical
-    /// to a trusted certificate; use [`new_at`](Self::new_at) to validate chains.
+    /// to a trusted certificate, and checks that leaf's name and key usage but
+    /// not its validity period; use [`new_at`](Self::new_at) to validate chains
+    /// and periods.
     pub fn new(
         config: Arc<ClientConfig>,
         server_name: Option<&str>,
@@ -110,8 +112,9 @@ impl Connection<Client> {
     }
 
     /// As [`new`](Self::new), with the current time, which the engine never
-    /// reads itself: certificate chains are validated at `now` (each
-    /// certificate's notBefore..notAfter must contain it).
+    /// reads itself: certificate chains, and a leaf identical to a trusted
+    /// certificate, are validated at `now` (each certificate's
+    /// notBefore..notAfter must contain it).
     pub fn new_at(
         config: Arc<ClientConfig>,
         server_name: Option<&str>,
@@ -370,44 +373,47 @@ impl Client {
         core: &Core,
         chain: &[Vec<u8>],
     ) -> Result<Box<dyn RsaPublicKey>, Error> {
-        let leaf = chain
-            .first()
-            .ok_or(Error::BadCertificate(CertificateError::Malformed))?;
-        let info = pki::rsa_key_from_certificate(leaf).map_err(Error::BadCertificate)?;
-        let trusted = match &self.config.auth {
+        let bad = Error::BadCertificate;
+        let leaf = chain.first().ok_or(bad(CertificateError::Malformed))?;
+        let info = pki::rsa_key_from_certificate(leaf).map_err(bad)?;
+        match &self.config.auth {
+            // A pin names the leaf's key and nothing else: the chain, the name
+            // and the validity period are not checked.
             ServerAuth::Pins(pins) => {
                 let pin = pki::pin_of_spki(core.provider.as_ref(), &info.spki_der);
-                pin.matches_any(pins)
+                if !pin.matches_any(pins) {
+                    return Err(bad(CertificateError::NotTrusted));
+                }
             }
-            // A trusted certificate sent as it is (a self-signed server) is
-            // accepted without further checks; anything else must validate.
-            ServerAuth::TrustedCertificates(certs) if certs.iter().any(|c| c == leaf) => true,
+            // A leaf sent exactly as trusted (a self-signed server) needs no
+            // chain, but is still checked for the name, its extended key usage
+            // and, given the time, its validity period. Only the leaf: a trusted
+            // certificate further down the chain proves nothing about the leaf.
+            ServerAuth::TrustedCertificates(certs) if certs.iter().any(|c| c == leaf) => {
+                verify::verify_trusted_leaf(leaf, self.server_name.as_deref(), self.now)?;
+            }
             // Without the time from the caller (`new`, not `new_at`) no chain can
             // be validated: only the byte-identical leaf above is trusted.
-            ServerAuth::TrustedCertificates(anchors) => match self.now {
-                Some(now) => {
-                    verify::verify_server_chain(
-                        core.provider.as_ref(),
-                        anchors,
-                        chain,
-                        self.server_name.as_deref(),
-                        now,
-                    )?;
-                    true
-                }
-                None => false,
-            },
-            ServerAuth::DangerousAcceptAnyKeyForTestingOnly => true,
-        };
-        if !trusted {
-            return Err(Error::BadCertificate(CertificateError::NotTrusted));
+            ServerAuth::TrustedCertificates(anchors) => {
+                let now = self.now.ok_or(bad(CertificateError::NotTrusted))?;
+                verify::verify_server_chain(
+                    core.provider.as_ref(),
+                    anchors,
+                    chain,
+                    self.server_name.as_deref(),
+                    now,
+                )?;
+            }
+            ServerAuth::DangerousAcceptAnyKeyForTestingOnly => {}
         }
+        // The key's use and size, whatever made it trusted.
+        verify::check_key_encipherment(leaf).map_err(bad)?;
         let key = core
             .provider
             .rsa_public_key(&info.modulus, &info.exponent)
-            .map_err(|_| Error::BadCertificate(CertificateError::Malformed))?;
+            .map_err(|_| bad(CertificateError::Malformed))?;
         if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&key.modulus_bits()) {
-            return Err(Error::BadCertificate(CertificateError::KeySize));
+            return Err(bad(CertificateError::KeySize));
         }
         Ok(key)
     }
