@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::args::Args;
 use super::certgen::{self, SanEntry};
-use super::{Failure, os_rng};
+use super::{Failure, os_rng, outln};
 
 /// Key sizes `--bits` accepts.
 const BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
@@ -111,7 +111,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         cert_path.display(),
         rsatls::pki::certificate_subject(&cert).unwrap_or_default(),
     );
-    println!("pin {pin}");
+    outln!("pin {pin}")?;
     Ok(())
 }
 

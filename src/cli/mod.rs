@@ -88,10 +88,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Some("serve") => serve::run(&args[1..]),
         Some("connect") => connect::run(&args[1..]),
         Some("keygen") => keygen::run(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
-            Ok(())
-        }
+        Some("-h" | "--help" | "help") => stdout(format_args!("{USAGE}")),
         Some(other) => Err(Failure::Usage(format!("unknown command `{other}`"))),
         None => Err(Failure::Usage("a command is required".into())),
     };
@@ -122,6 +119,37 @@ pub(crate) enum Failure {
     /// A local file (key, certificate, passphrase, key log, keygen output)
     /// that cannot be used: exit code 3.
     Input(String),
+}
+
+/// Writes a formatted line to stdout, like `println!`, without its panic when
+/// stdout is gone.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// Writes to stdout. A reader that went away (`rsatls demo | head -1`) is not
+/// a failure: Rust ignores SIGPIPE, so the write fails with `BrokenPipe`, and
+/// the output is then simply done (later writes are dropped). Other write
+/// errors (a full disk) are failures.
+pub(crate) fn stdout(text: std::fmt::Arguments<'_>) -> Result<(), Failure> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static GONE: AtomicBool = AtomicBool::new(false);
+    if GONE.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(text).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            GONE.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(Failure::Runtime(format!("writing to stdout: {e}"))),
+        Ok(()) => Ok(()),
+    }
 }
 
 /// Describes an I/O error, naming the TLS alert where there is one.

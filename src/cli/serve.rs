@@ -62,6 +62,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     if let Some(x) = extra.first() {
         return Err(Failure::Usage(format!("unexpected argument `{x}`")));
     }
+    check_listen(&listen)?;
     if max_connections == 0 || handshake_secs == 0 || idle_secs == 0 {
         return Err(Failure::Usage(
             "--max-connections and the timeouts must be at least 1".into(),
@@ -132,6 +133,25 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         }
         accept_loop(listener, service, max_connections, &mut stop_signals).await
     })
+}
+
+/// A usage error unless `listen` is HOST:PORT (an IP address or a name, and a
+/// port number), so that a typo is reported before any key is loaded or made.
+fn check_listen(listen: &str) -> Result<(), Failure> {
+    if listen.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let bad = || {
+        Failure::Usage(format!(
+            "--listen `{listen}` is not HOST:PORT (e.g. 127.0.0.1:4433, [::1]:4433, localhost:0)"
+        ))
+    };
+    let (host, port) = listen.rsplit_once(':').ok_or_else(bad)?;
+    // A bare IPv6 address without brackets (`::1:4433`) is ambiguous.
+    if host.is_empty() || host.contains(':') || host.contains(char::is_whitespace) {
+        return Err(bad());
+    }
+    port.parse::<u16>().map(drop).map_err(|_| bad())
 }
 
 /// Parses `--name N`, with a default.
