@@ -13,6 +13,7 @@ use rsatls::{
 };
 
 use super::certgen::{self, SanEntry};
+use super::wire::handshake_messages;
 use super::{Failure, outln};
 
 /// The demo's seed: the same seed gives the same bytes on every run.
@@ -58,38 +59,6 @@ fn hex_head(bytes: &[u8], n: usize) -> String {
 
 fn fail(msg: impl Into<String>) -> Failure {
     Failure::Runtime(msg.into())
-}
-
-/// Splits plaintext records and returns the handshake messages they carry.
-fn handshake_messages(wire: &[u8]) -> Vec<HandshakeMessage> {
-    let mut payload = Vec::new();
-    let mut rest = wire;
-    while let Some((header, tail)) = rest.split_first_chunk::<5>() {
-        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
-        let Some((fragment, tail)) = tail.split_at_checked(len) else {
-            break;
-        };
-        if header[0] == 22 {
-            payload.extend_from_slice(fragment);
-        } else {
-            // ChangeCipherSpec: what follows is encrypted.
-            break;
-        }
-        rest = tail;
-    }
-    let mut msgs = Vec::new();
-    let mut r = payload.as_slice();
-    while r.len() >= 4 {
-        let len = usize::from(r[1]) << 16 | usize::from(r[2]) << 8 | usize::from(r[3]);
-        let Some((one, tail)) = r.split_at_checked(4 + len) else {
-            break;
-        };
-        if let Ok(m) = HandshakeMessage::decode(one) {
-            msgs.push(m);
-        }
-        r = tail;
-    }
-    msgs
 }
 
 /// Moves everything `from` has to send into `to`, returning the bytes moved and
@@ -176,7 +145,7 @@ pub(crate) fn run() -> Result<(), Failure> {
         .first()
         .ok_or_else(|| fail("empty certificate chain"))?;
     let spki =
-        rsatls::pki::rsa_key_from_certificate(wire_leaf).map_err(|e| fail(format!("{e:?}")))?;
+        rsatls::pki::rsa_key_from_certificate(wire_leaf).map_err(|e| fail(format!("{e}")))?;
     outln!(
         "1. server key sent (in its Certificate, {} bytes of server flight)",
         server_flight.len()

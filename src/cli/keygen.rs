@@ -103,7 +103,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
 
     let provider = rsatls::crypto::default_provider();
     let spki = rsatls::pki::rsa_key_from_certificate(&cert)
-        .map_err(|e| Failure::Runtime(format!("certificate: {e:?}")))?;
+        .map_err(|e| Failure::Runtime(format!("certificate: {e}")))?;
     let pin = rsatls::pki::pin_of_spki(provider.as_ref(), &spki.spki_der);
     eprintln!(
         "rsatls: wrote {} (PKCS#8, mode 0600) and {} ({}, valid {days} days)",

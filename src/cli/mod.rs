@@ -5,10 +5,13 @@ mod args;
 pub(crate) mod certgen;
 mod connect;
 mod demo;
+mod diagnose;
+mod http;
 mod keyfiles;
 mod keygen;
 mod keylog;
 mod serve;
+mod wire;
 
 use std::process::ExitCode;
 
