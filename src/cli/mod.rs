@@ -36,7 +36,8 @@ USAGE:
         repeated: the first pair is the default, a later one is sent to clients
         whose SNI names a DNS name its certificate is valid for. Echoes
         application data, or with --http answers each HTTP request with a small
-        page (and selects ALPN `http/1.1` when the client offers it).
+        page (and selects ALPN `http/1.1` or `http/1.0` when the client offers
+        it); a request head over 16 KiB gets 431 and the connection closes.
         Serves at most N connections at once (default 1024); further clients wait
         in the kernel's accept queue until one closes. A handshake must finish in
         SECS (default 10) and a connection idle for SECS (default 300) is closed.
@@ -44,12 +45,18 @@ USAGE:
 
     rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE)
                    [--servername NAME] [--alpn PROTO[,PROTO...]] [--keylog FILE]
+                   [--allow-no-ems] [--handshake-timeout SECS] [--idle-timeout SECS]
         Like `openssl s_client -quiet`: stdin is sent, received data goes to
-        stdout; at stdin EOF sends close_notify and reads until the peer closes.
+        stdout, both at once and in bounded memory; at stdin EOF sends
+        close_notify and reads until the peer closes.
         The certificate must be valid for --servername, else HOST; it is sent as
         SNI when it is a DNS name. With --cafile, a leaf identical to one of the
         file's certificates is accepted; otherwise the chain must lead to one of
         them, valid now and for that name. --alpn offers protocols (RFC 7301).
+        --allow-no-ems accepts a server without Extended Master Secret (RFC
+        7627; reported as extended_master_secret=false). The TCP connection and
+        the handshake must finish in SECS (default 10); with --idle-timeout, a
+        session where no byte moves either way for SECS ends (exit 1).
         Once connected, prints on stderr one line:
         `rsatls: connected: SUITE extended_master_secret=BOOL alpn PROTO|- pin sha256//BASE64 subject SUBJECT`
 
@@ -78,8 +85,10 @@ EXIT CODES:
     1 TLS, certificate or network failure (the alert is named on stderr)
     2 usage error
     3 a local file cannot be used: a key or certificate that cannot be read or
-      loaded, a wrong or missing passphrase, a key log that cannot be opened,
-      or (keygen) an output file that exists already
+      loaded, a key, certificate, CA or passphrase file over 1 MiB, a wrong or
+      missing passphrase, a key log that cannot be opened, or (keygen) an
+      output file that exists already
+    Output to a closed stdout (`rsatls demo | head -1`) ends quietly.
 ";
 
 /// Runs one command and maps its outcome to the documented exit codes.
