@@ -3,7 +3,6 @@
 //! commands when stdout goes away or a file is the wrong one, and the blocking
 //! adapter's truncation report. Every wait is bounded.
 
-#[allow(dead_code)]
 mod common;
 #[allow(dead_code)]
 #[path = "interop/harness.rs"]

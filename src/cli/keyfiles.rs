@@ -86,7 +86,7 @@ pub(crate) fn read(path: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
     let hint = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE_LEN) + 1;
     let mut bytes = Zeroizing::new(Vec::with_capacity(hint as usize));
     file.take(MAX_FILE_LEN + 1)
-        .read_to_end(&mut *bytes)
+        .read_to_end(&mut bytes)
         .map_err(failed)?;
     if bytes.len() as u64 > MAX_FILE_LEN {
         return Err(Failure::Input(format!(
