@@ -101,6 +101,55 @@ fn closed_stdout_is_not_a_panic() {
     assert!(dir.join("key.pem").exists() && dir.join("cert.pem").exists());
 }
 
+/// `rsatls connect ... | head -1`: when the echo cannot be written because
+/// stdout's reader is gone, connect closes the session and exits 0, quietly.
+#[test]
+fn connect_with_a_closed_stdout_ends_quietly() {
+    let server = RsatlsServer::start(&[
+        "--cert",
+        &data("rsa2048.cert.pem"),
+        "--key",
+        &data("rsa2048.key.pem"),
+    ]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rsatls"))
+        .args(["connect", &server.addr.to_string(), "--pin", &server.pin])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    // stdin stays open: the session ends because of stdout alone.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"echoed to nobody\n").unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let errors = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + STEP;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("connect still running\n{}", errors.join().unwrap());
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    let errors = errors.join().unwrap();
+    assert_eq!(status.code(), Some(0), "{errors}");
+    assert!(errors.contains("rsatls: connected:"), "{errors}");
+    assert!(
+        !errors.contains("Broken pipe") && !errors.contains("panicked"),
+        "{errors}"
+    );
+}
+
 /// Key, certificate, CA and passphrase files over 1 MiB are refused with exit
 /// 3 and a message naming the file, and `/dev/zero` is not read forever.
 #[test]

@@ -1,11 +1,15 @@
 //! `rsatls connect`: stdin to the server, the server's data to stdout, both at
 //! once (on the tokio adapter and its [`pump`]).
 
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rsatls::tokio::{Timeouts, TlsStream, pump};
 use rsatls::{ClientConfig, ClientConnection, ServerAuth};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::args::Args;
@@ -172,13 +176,62 @@ impl Session<'_> {
             "rsatls: connected: {} extended_master_secret={} alpn {alpn} pin {pin} subject {subject}",
             info.suite.name, info.extended_master_secret
         );
-        match pump(&mut tls, tokio::io::stdin(), tokio::io::stdout()).await {
+        match pump(&mut tls, tokio::io::stdin(), Stdout(tokio::io::stdout())).await {
             Ok(_) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => Err(Failure::Runtime(format!(
+            // The reader of our stdout went away (`rsatls connect ... | head -1`):
+            // the session's output is done; close it cleanly.
+            Err(e) if e.get_ref().is_some_and(|inner| inner.is::<StdoutClosed>()) => {
+                let _ = tls.shutdown().await;
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(Failure::Runtime(format!(
                 "{target}: no data either way for {} s (--idle-timeout)",
                 self.idle.map_or(0, |d| d.as_secs())
             ))),
             Err(e) => Err(Failure::Runtime(format!("{target}: {}", describe(&e)))),
         }
+    }
+}
+
+/// Our stdout, whose `BrokenPipe` (its reader went away) is told apart from
+/// one on the socket by a [`StdoutClosed`] inside the error.
+struct Stdout(tokio::io::Stdout);
+
+/// Marks an error of writing to stdout whose reader has gone.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+fn mark_closed<T>(poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    match poll {
+        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed)))
+        }
+        other => other,
+    }
+}
+
+impl AsyncWrite for Stdout {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        mark_closed(Pin::new(&mut self.get_mut().0).poll_write(cx, data))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        mark_closed(Pin::new(&mut self.get_mut().0).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        mark_closed(Pin::new(&mut self.get_mut().0).poll_shutdown(cx))
     }
 }
