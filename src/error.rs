@@ -186,12 +186,12 @@ impl fmt::Display for Error {
             Self::UnexpectedMessage { expected, got } => {
                 write!(f, "unexpected message: expected {expected}, got {got}")
             }
-            Self::PeerMisbehaved(m) => write!(f, "peer misbehaved: {m:?}"),
+            Self::PeerMisbehaved(m) => write!(f, "peer misbehaved: {m}"),
             Self::HandshakeFailure(why) => write!(f, "handshake failure: {why}"),
             Self::NoApplicationProtocol => f.write_str("no application protocol (ALPN) in common"),
             Self::ProtocolVersion => f.write_str("peer does not support TLS 1.2"),
             Self::InappropriateFallback => f.write_str("inappropriate fallback (RFC 7507)"),
-            Self::BadCertificate(c) => write!(f, "server certificate refused: {c:?}"),
+            Self::BadCertificate(c) => write!(f, "server certificate refused: {c}"),
             Self::BadRecordMac => f.write_str("record failed to authenticate (bad_record_mac)"),
             Self::RecordOverflow => f.write_str("record too large (record_overflow)"),
             Self::DecryptError => f.write_str("Finished verify_data mismatch (decrypt_error)"),
@@ -212,3 +212,41 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+/// In words for people (messages never show the variant names).
+impl fmt::Display for Misbehavior {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DuplicateExtension => f.write_str("the same extension twice in one hello"),
+            Self::UnsolicitedExtension => {
+                f.write_str("an extension in the ServerHello that the client did not offer")
+            }
+            Self::IllegalParameter(what) => write!(f, "illegal parameter: {what}"),
+            Self::BadRenegotiationInfo => f.write_str("wrong renegotiation_info contents"),
+            Self::EmsMismatch => {
+                f.write_str("Extended Master Secret negotiated and then dropped, or the reverse")
+            }
+        }
+    }
+}
+
+/// In words for people (messages never show the variant names).
+impl fmt::Display for CertificateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Malformed => "the certificate could not be parsed",
+            Self::NotTrusted => "the server's key matches no pin and no trusted certificate",
+            Self::NotRsa => "the server's key is not an RSA key",
+            Self::KeySize => "the server's RSA key is not 2048 to 8192 bits",
+            Self::NotValidForName => "the certificate is not valid for the server's name",
+            Self::UnknownIssuer => "no chain leads from the certificate to a trusted one",
+            Self::Expired => "a certificate of the chain has expired",
+            Self::NotYetValid => "a certificate of the chain is not valid yet",
+            Self::BadSignature => "a signature in the chain does not verify",
+            Self::Unsupported => {
+                "the chain uses an algorithm, version or critical extension that is not supported"
+            }
+            Self::InvalidChain => "the chain breaks a rule of the web PKI profile (RFC 5280)",
+        })
+    }
+}

@@ -17,6 +17,12 @@ use crate::record::MAX_RECORD_LEN;
 /// failures are `io::Error`s whose inner error is the [`Error`] (see
 /// [`tls_error`]); the alert that goes with them has been written before they
 /// are returned.
+///
+/// Unlike the tokio adapter, this stream does not linger after a fatal alert
+/// (a generic transport has no write shutdown and no timer). A caller that
+/// closes a TCP socket while the peer may still be sending should shut down
+/// its write side and read for a moment first (`TcpStream::shutdown`, with a
+/// read timeout), or the peer may meet a reset before it reads the alert.
 pub struct TlsStream<R: Role, S: Read + Write> {
     conn: Connection<R>,
     sock: S,

@@ -456,3 +456,101 @@ fn openssl_s_client_to_accept() {
         assert_eq!(negotiated, suite.name);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Fatal alerts linger; the pump
+// ---------------------------------------------------------------------------
+
+/// A peer that sends a bad record header (more than 2^14 + 2048 bytes
+/// announced: record_overflow) and then keeps sending 200 KiB: `accept` fails
+/// with the alert sent, and the peer's writes are not answered with a reset
+/// (the adapter shut its write side and drains), so it sees the alert and a
+/// clean FIN.
+#[tokio::test]
+async fn fatal_alert_lingers_for_a_peer_still_sending() {
+    let (mut peer, s) = tcp_pair().await;
+    let server = tokio::spawn(accept(server_config(), s, rng(2), Timeouts::default()));
+    bounded(STEP, "bad header, alert, burst", async {
+        peer.write_all(&[0x16, 0x03, 0x03, 0xff, 0xff])
+            .await
+            .unwrap();
+        let mut alert = [0u8; 7];
+        peer.read_exact(&mut alert).await.unwrap();
+        assert_eq!(alert, [21, 3, 3, 0, 2, 2, 22], "fatal record_overflow");
+        // Without the linger, the server's socket is closed by now.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let chunk = [0x41u8; 16 * 1024];
+        for i in 0..200 / 16 {
+            if let Err(e) = peer.write_all(&chunk).await {
+                panic!("reset after the alert (chunk {i}): {e}");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        peer.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        peer.read_to_end(&mut rest)
+            .await
+            .expect("a FIN, not a reset");
+        assert!(rest.is_empty());
+    })
+    .await;
+    let err = bounded(STEP, "accept", server).await.unwrap().unwrap_err();
+    assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
+}
+
+/// The linger is bounded in time: a peer that neither sends nor closes after
+/// the alert holds the failing side for about a second, not for ever.
+#[tokio::test]
+async fn fatal_alert_linger_ends_after_a_second() {
+    let (mut peer, s) = tcp_pair().await;
+    let started = Instant::now();
+    let server = tokio::spawn(accept(server_config(), s, rng(2), Timeouts::NONE));
+    peer.write_all(&[0x16, 0x03, 0x03, 0xff, 0xff])
+        .await
+        .unwrap();
+    let err = bounded(STEP, "accept", server).await.unwrap().unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
+    assert!(took < Duration::from_secs(3), "lingered {took:?}");
+    // The peer is still connected and silent: the alert and then the FIN.
+    let mut got = Vec::new();
+    bounded(STEP, "peer read", peer.read_to_end(&mut got))
+        .await
+        .unwrap();
+    assert_eq!(got, [21, 3, 3, 0, 2, 2, 22]);
+}
+
+/// `pump` when the peer closes first: its data reaches the output, our
+/// close_notify answers its close (the peer's read ends cleanly), and pump
+/// returns although the input never ended.
+#[tokio::test]
+async fn pump_ends_when_the_peer_closes_first() {
+    let (mut client, mut server) = established(
+        &TLS_RSA_WITH_AES_128_GCM_SHA256,
+        Timeouts::default(),
+        Timeouts::default(),
+    )
+    .await;
+    // The input: a pipe whose writing end stays open (no EOF).
+    let (_input_writer, input) = tokio::io::duplex(64);
+    let (output, mut output_reader) = tokio::io::duplex(1 << 16);
+    let peer = tokio::spawn(async move {
+        server.write_all(b"bye").await.unwrap();
+        server.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        server.read_to_end(&mut rest).await.map(|_| rest)
+    });
+    let (sent, received) = bounded(
+        STEP,
+        "pump",
+        rsatls::tokio::pump(&mut client, input, output),
+    )
+    .await
+    .unwrap();
+    assert_eq!((sent, received), (0, 3));
+    let mut out = Vec::new();
+    output_reader.read_to_end(&mut out).await.unwrap();
+    assert_eq!(out, b"bye");
+    let rest = bounded(STEP, "peer", peer).await.unwrap();
+    assert_eq!(rest.expect("the peer saw our close_notify").len(), 0);
+}

@@ -1,16 +1,23 @@
-//! `rsatls connect`: stdin to the server, the server's data to stdout.
+//! `rsatls connect`: stdin to the server, the server's data to stdout, both at
+//! once (on the tokio adapter and its [`pump`]).
 
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::mpsc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rsatls::stream::TlsStream;
+use rsatls::tokio::{Timeouts, TlsStream, pump};
 use rsatls::{ClientConfig, ClientConnection, ServerAuth};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use super::args::Args;
+use super::diagnose::{self, Recorder};
 use super::{Failure, describe, keyfiles, os_rng};
+
+/// Defaults for the limits `connect` takes as options.
+const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
 
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let mut a = Args::new(args);
@@ -18,6 +25,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let cafile = a.value("--cafile")?;
     let servername = a.value("--servername")?;
     let alpn = a.value("--alpn")?;
+    let allow_no_ems = a.flag("--allow-no-ems");
+    let handshake_secs = seconds(&mut a, "--handshake-timeout")?;
+    let idle_secs = seconds(&mut a, "--idle-timeout")?;
     let key_log = super::keylog::from_args(&mut a)?;
     let positionals = a.positionals()?;
     let [target] = positionals.as_slice() else {
@@ -30,6 +40,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let port: u16 = port
         .parse()
         .map_err(|_| Failure::Usage(format!("bad port in `{target}`")))?;
+    let handshake_secs = handshake_secs.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_SECS);
 
     let provider = rsatls::crypto::default_provider();
     let auth = match (pin, cafile) {
@@ -43,10 +54,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
             ));
         }
     };
+    let pinned = matches!(auth, ServerAuth::Pins(_));
     // The name the certificate must match: --servername, else the host. The
     // engine sends it as SNI only when it is a DNS name (RFC 6066 §3).
     let server_name = servername.unwrap_or_else(|| host.to_string());
-    let mut config = ClientConfig::new(provider.clone(), auth);
+    let mut config = ClientConfig::new(provider.clone(), auth).with_allow_no_ems(allow_no_ems);
     if let Some(list) = &alpn {
         let protocols: Vec<&[u8]> = list.split(',').map(str::as_bytes).collect();
         config = config
@@ -65,87 +77,161 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         os_rng()?,
     )
     .map_err(|e| Failure::Usage(format!("--servername: {e}")))?;
+    let session = Session {
+        target,
+        host,
+        port,
+        handshake: Duration::from_secs(handshake_secs),
+        idle: idle_secs.map(Duration::from_secs),
+        pinned,
+        provider: provider.as_ref(),
+    };
 
-    let sock = TcpStream::connect((host, port))
-        .map_err(|e| Failure::Runtime(format!("connect {target}: {e}")))?;
-    sock.set_nodelay(true)
-        .map_err(|e| Failure::Runtime(e.to_string()))?;
-    let mut tls = TlsStream::new(conn, sock);
-    let info = tls
-        .handshake()
-        .map_err(|e| Failure::Runtime(describe(&e)))?;
-    let leaf = info.peer_certificates.first();
-    let pin = leaf
-        .and_then(|leaf| rsatls::pki::rsa_key_from_certificate(leaf).ok())
-        .map(|k| rsatls::pki::pin_of_spki(provider.as_ref(), &k.spki_der).to_string())
-        .unwrap_or_default();
-    let subject = leaf
-        .and_then(|leaf| rsatls::pki::certificate_subject(leaf))
-        .unwrap_or_default();
-    let alpn = info.alpn_protocol.as_deref().map_or_else(
-        || "-".to_string(),
-        |p| String::from_utf8_lossy(p).into_owned(),
-    );
-    // Documented in --help; the subject is last because it may hold spaces.
-    eprintln!(
-        "rsatls: connected: {} extended_master_secret={} alpn {alpn} pin {pin} subject {subject}",
-        info.suite.name, info.extended_master_secret
-    );
-    pump(&mut tls).map_err(|e| Failure::Runtime(describe(&e)))
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("runtime: {e}")))?;
+    let result = runtime.block_on(session.run(conn));
+    // tokio's stdin reads on a blocking thread that may still wait for input;
+    // it must not hold up the exit.
+    runtime.shutdown_background();
+    result
 }
 
-/// Copies stdin to the connection and the connection to stdout until the peer closes.
-fn pump(tls: &mut TlsStream<rsatls::Client, TcpStream>) -> io::Result<()> {
-    let (tx, rx) = mpsc::channel::<Option<Vec<u8>>>();
-    std::thread::spawn(move || {
-        let mut stdin = io::stdin().lock();
-        let mut buf = vec![0u8; 16384];
-        loop {
-            match stdin.read(&mut buf) {
-                Ok(0) | Err(_) => {
-                    let _ = tx.send(None);
-                    return;
-                }
-                Ok(n) => {
-                    if tx.send(Some(buf[..n].to_vec())).is_err() {
-                        return;
-                    }
-                }
+/// Parses `--name SECS` (at least 1).
+fn seconds(a: &mut Args, name: &str) -> Result<Option<u64>, Failure> {
+    match a.value(name)? {
+        None => Ok(None),
+        Some(v) => match v.parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok(Some(secs)),
+            _ => Err(Failure::Usage(format!(
+                "{name}: `{v}` is not a number of seconds (at least 1)"
+            ))),
+        },
+    }
+}
+
+/// One connection, from the TCP connect to the peer's close.
+struct Session<'a> {
+    target: &'a str,
+    host: &'a str,
+    port: u16,
+    handshake: Duration,
+    idle: Option<Duration>,
+    pinned: bool,
+    provider: &'a dyn rsatls::crypto::CryptoProvider,
+}
+
+impl Session<'_> {
+    async fn run(&self, conn: ClientConnection) -> Result<(), Failure> {
+        let target = self.target;
+        let secs = self.handshake.as_secs();
+        // The TCP connect counts against the handshake limit too.
+        let tcp = tokio::time::timeout(self.handshake, TcpStream::connect((self.host, self.port)))
+            .await
+            .map_err(|_| {
+                Failure::Runtime(format!(
+                    "connect {target}: no TCP connection within {secs} s (--handshake-timeout)"
+                ))
+            })?
+            .map_err(|e| Failure::Runtime(format!("connect {target}: {e}")))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+        let timeouts = Timeouts {
+            handshake: Some(self.handshake),
+            idle: self.idle,
+        };
+        let mut tls = TlsStream::new(conn, Recorder::new(tcp), timeouts);
+        let info = match tls.handshake().await {
+            Ok(info) => info,
+            Err(e) => {
+                let seen = tls.get_ref().seen();
+                return Err(Failure::Runtime(diagnose::handshake_failure(
+                    &e,
+                    &diagnose::Context {
+                        target,
+                        seen,
+                        handshake_secs: secs,
+                        pinned: self.pinned,
+                        provider: self.provider,
+                    },
+                )));
             }
+        };
+        tls.get_mut().stop_recording();
+        let leaf = info.peer_certificates.first();
+        let pin = leaf
+            .and_then(|leaf| rsatls::pki::rsa_key_from_certificate(leaf).ok())
+            .map(|k| rsatls::pki::pin_of_spki(self.provider, &k.spki_der).to_string())
+            .unwrap_or_default();
+        let subject = leaf
+            .and_then(|leaf| rsatls::pki::certificate_subject(leaf))
+            .unwrap_or_default();
+        let alpn = info.alpn_protocol.as_deref().map_or_else(
+            || "-".to_string(),
+            |p| String::from_utf8_lossy(p).into_owned(),
+        );
+        // Documented in --help; the subject is last because it may hold spaces.
+        eprintln!(
+            "rsatls: connected: {} extended_master_secret={} alpn {alpn} pin {pin} subject {subject}",
+            info.suite.name, info.extended_master_secret
+        );
+        match pump(&mut tls, tokio::io::stdin(), Stdout(tokio::io::stdout())).await {
+            Ok(_) => Ok(()),
+            // The reader of our stdout went away (`rsatls connect ... | head -1`):
+            // the session's output is done; close it cleanly.
+            Err(e) if e.get_ref().is_some_and(|inner| inner.is::<StdoutClosed>()) => {
+                let _ = tls.shutdown().await;
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => Err(Failure::Runtime(format!(
+                "{target}: no data either way for {} s (--idle-timeout)",
+                self.idle.map_or(0, |d| d.as_secs())
+            ))),
+            Err(e) => Err(Failure::Runtime(format!("{target}: {}", describe(&e)))),
         }
-    });
-    tls.get_ref()
-        .set_read_timeout(Some(Duration::from_millis(20)))?;
-    let mut stdin_open = true;
-    let mut buf = vec![0u8; 16384];
-    let mut stdout = io::stdout().lock();
-    loop {
-        while stdin_open {
-            match rx.try_recv() {
-                Ok(Some(data)) => tls.write_all(&data)?,
-                Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
-                    tls.close()?;
-                    stdin_open = false;
-                }
-                Err(mpsc::TryRecvError::Empty) => break,
-            }
+    }
+}
+
+/// Our stdout, whose `BrokenPipe` (its reader went away) is told apart from
+/// one on the socket by a [`StdoutClosed`] inside the error.
+struct Stdout(tokio::io::Stdout);
+
+/// Marks an error of writing to stdout whose reader has gone.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+fn mark_closed<T>(poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    match poll {
+        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            Poll::Ready(Err(io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed)))
         }
-        match tls.read(&mut buf) {
-            Ok(0) => {
-                // The peer closed cleanly; answer with our own close_notify.
-                let _ = tls.close();
-                return Ok(());
-            }
-            Ok(n) => {
-                stdout.write_all(&buf[..n])?;
-                stdout.flush()?;
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => return Err(e),
-        }
+        other => other,
+    }
+}
+
+impl AsyncWrite for Stdout {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        mark_closed(Pin::new(&mut self.get_mut().0).poll_write(cx, data))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        mark_closed(Pin::new(&mut self.get_mut().0).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        mark_closed(Pin::new(&mut self.get_mut().0).poll_shutdown(cx))
     }
 }

@@ -70,11 +70,31 @@ pub(crate) fn passphrase_from_args(a: &mut Args) -> Result<Option<Passphrase>, F
     Ok(Some(passphrase))
 }
 
-/// Reads a whole file into memory that is zeroized when dropped.
+/// The largest key, certificate, CA or passphrase file the commands read. Real
+/// ones are a few KiB (a CA bundle a few hundred); anything bigger is the wrong
+/// file (`/dev/zero`, a disk image) and is refused before it fills memory.
+pub(crate) const MAX_FILE_LEN: u64 = 1 << 20;
+
+/// Reads a whole file, of at most [`MAX_FILE_LEN`] bytes, into memory that is
+/// zeroized when dropped. At most one byte past the limit is ever read.
 pub(crate) fn read(path: &str) -> Result<Zeroizing<Vec<u8>>, Failure> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .map_err(|e| Failure::Input(format!("{path}: {e}")))
+    use std::io::Read;
+    let failed = |e: std::io::Error| Failure::Input(format!("{path}: {e}"));
+    let file = std::fs::File::open(path).map_err(failed)?;
+    // Sized up front where the length is known, so that no reallocation leaves
+    // an unzeroized copy of a key behind.
+    let hint = file.metadata().map_or(0, |m| m.len()).min(MAX_FILE_LEN) + 1;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(hint as usize));
+    file.take(MAX_FILE_LEN + 1)
+        .read_to_end(&mut bytes)
+        .map_err(failed)?;
+    if bytes.len() as u64 > MAX_FILE_LEN {
+        return Err(Failure::Input(format!(
+            "{path}: larger than {} KiB: not a key, certificate or passphrase file",
+            MAX_FILE_LEN / 1024
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Loads certificates (PEM bundle or one DER certificate) from `path`.

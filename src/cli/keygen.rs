@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::args::Args;
 use super::certgen::{self, SanEntry};
-use super::{Failure, os_rng};
+use super::{Failure, os_rng, outln};
 
 /// Key sizes `--bits` accepts.
 const BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
@@ -103,7 +103,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
 
     let provider = rsatls::crypto::default_provider();
     let spki = rsatls::pki::rsa_key_from_certificate(&cert)
-        .map_err(|e| Failure::Runtime(format!("certificate: {e:?}")))?;
+        .map_err(|e| Failure::Runtime(format!("certificate: {e}")))?;
     let pin = rsatls::pki::pin_of_spki(provider.as_ref(), &spki.spki_der);
     eprintln!(
         "rsatls: wrote {} (PKCS#8, mode 0600) and {} ({}, valid {days} days)",
@@ -111,7 +111,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         cert_path.display(),
         rsatls::pki::certificate_subject(&cert).unwrap_or_default(),
     );
-    println!("pin {pin}");
+    outln!("pin {pin}")?;
     Ok(())
 }
 

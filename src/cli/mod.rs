@@ -5,10 +5,13 @@ mod args;
 pub(crate) mod certgen;
 mod connect;
 mod demo;
+mod diagnose;
+mod http;
 mod keyfiles;
 mod keygen;
 mod keylog;
 mod serve;
+mod wire;
 
 use std::process::ExitCode;
 
@@ -33,7 +36,8 @@ USAGE:
         repeated: the first pair is the default, a later one is sent to clients
         whose SNI names a DNS name its certificate is valid for. Echoes
         application data, or with --http answers each HTTP request with a small
-        page (and selects ALPN `http/1.1` when the client offers it).
+        page (and selects ALPN `http/1.1` or `http/1.0` when the client offers
+        it); a request head over 16 KiB gets 431 and the connection closes.
         Serves at most N connections at once (default 1024); further clients wait
         in the kernel's accept queue until one closes. A handshake must finish in
         SECS (default 10) and a connection idle for SECS (default 300) is closed.
@@ -41,8 +45,10 @@ USAGE:
 
     rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE)
                    [--servername NAME] [--alpn PROTO[,PROTO...]] [--keylog FILE]
+                   [--allow-no-ems] [--handshake-timeout SECS] [--idle-timeout SECS]
         Like `openssl s_client -quiet`: stdin is sent, received data goes to
-        stdout; at stdin EOF sends close_notify and reads until the peer closes.
+        stdout, both at once and in bounded memory; at stdin EOF sends
+        close_notify and reads until the peer closes.
         --servername NAME, else HOST, is sent as SNI when it is a DNS name.
         --pin trusts the server's key alone: its chain, name and validity period
         are not checked. With --cafile the leaf must be valid for NAME (else
@@ -50,6 +56,10 @@ USAGE:
         needs no chain; any other must chain to one of them. Either way the key
         must be RSA of 2048 bits or more and, if the leaf has a keyUsage
         extension, allow keyEncipherment. --alpn offers protocols (RFC 7301).
+        --allow-no-ems accepts a server without Extended Master Secret (RFC
+        7627; reported as extended_master_secret=false). The TCP connection and
+        the handshake must finish in SECS (default 10); with --idle-timeout, a
+        session where no byte moves either way for SECS ends (exit 1).
         Once connected, prints on stderr one line:
         `rsatls: connected: SUITE extended_master_secret=BOOL alpn PROTO|- pin sha256//BASE64 subject SUBJECT`
 
@@ -78,8 +88,10 @@ EXIT CODES:
     1 TLS, certificate or network failure (the alert is named on stderr)
     2 usage error
     3 a local file cannot be used: a key or certificate that cannot be read or
-      loaded, a wrong or missing passphrase, a key log that cannot be opened,
-      or (keygen) an output file that exists already
+      loaded, a key, certificate, CA or passphrase file over 1 MiB, a wrong or
+      missing passphrase, a key log that cannot be opened, or (keygen) an
+      output file that exists already
+    Output to a closed stdout (`rsatls demo | head -1`) ends quietly.
 ";
 
 /// Runs one command and maps its outcome to the documented exit codes.
@@ -91,10 +103,7 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         Some("serve") => serve::run(&args[1..]),
         Some("connect") => connect::run(&args[1..]),
         Some("keygen") => keygen::run(&args[1..]),
-        Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
-            Ok(())
-        }
+        Some("-h" | "--help" | "help") => stdout(format_args!("{USAGE}")),
         Some(other) => Err(Failure::Usage(format!("unknown command `{other}`"))),
         None => Err(Failure::Usage("a command is required".into())),
     };
@@ -125,6 +134,37 @@ pub(crate) enum Failure {
     /// A local file (key, certificate, passphrase, key log, keygen output)
     /// that cannot be used: exit code 3.
     Input(String),
+}
+
+/// Writes a formatted line to stdout, like `println!`, without its panic when
+/// stdout is gone.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+pub(crate) use outln;
+
+/// Writes to stdout. A reader that went away (`rsatls demo | head -1`) is not
+/// a failure: Rust ignores SIGPIPE, so the write fails with `BrokenPipe`, and
+/// the output is then simply done (later writes are dropped). Other write
+/// errors (a full disk) are failures.
+pub(crate) fn stdout(text: std::fmt::Arguments<'_>) -> Result<(), Failure> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static GONE: AtomicBool = AtomicBool::new(false);
+    if GONE.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(text).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            GONE.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(Failure::Runtime(format!("writing to stdout: {e}"))),
+        Ok(()) => Ok(()),
+    }
 }
 
 /// Describes an I/O error, naming the TLS alert where there is one.

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use super::args::Args;
 use super::certgen::{self, SanEntry};
+use super::http::{HeadReader, Next};
 use super::{Failure, describe, keyfiles, os_rng};
 
 /// Defaults for the limits `serve` takes as options.
@@ -62,6 +63,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     if let Some(x) = extra.first() {
         return Err(Failure::Usage(format!("unexpected argument `{x}`")));
     }
+    check_listen(&listen)?;
     if max_connections == 0 || handshake_secs == 0 || idle_secs == 0 {
         return Err(Failure::Usage(
             "--max-connections and the timeouts must be at least 1".into(),
@@ -91,9 +93,12 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     };
     let mut config = config.with_allow_no_ems(allow_no_ems);
     if http {
-        // RFC 7301: curl and browsers offer ALPN; --http speaks HTTP/1.1.
+        // RFC 7301: curl and browsers offer ALPN; --http speaks HTTP/1.1 and
+        // 1.0. Both are listed: `curl --http1.0` offers `http/1.0` alone, and a
+        // server with no protocol in common must refuse the client with
+        // no_application_protocol (RFC 7301 §3.2).
         config = config
-            .with_alpn_protocols(&[b"http/1.1"])
+            .with_alpn_protocols(&[b"http/1.1", b"http/1.0"])
             .map_err(|e| Failure::Runtime(e.to_string()))?;
     }
     if let Some(key_log) = key_log {
@@ -101,7 +106,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     }
     let config = Arc::new(config);
     let spki = rsatls::pki::rsa_key_from_certificate(config.leaf())
-        .map_err(|e| Failure::Runtime(format!("certificate: {e:?}")))?;
+        .map_err(|e| Failure::Runtime(format!("certificate: {e}")))?;
     let pin = rsatls::pki::pin_of_spki(provider.as_ref(), &spki.spki_der);
     let service = Arc::new(Service {
         config,
@@ -132,6 +137,25 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         }
         accept_loop(listener, service, max_connections, &mut stop_signals).await
     })
+}
+
+/// A usage error unless `listen` is HOST:PORT (an IP address or a name, and a
+/// port number), so that a typo is reported before any key is loaded or made.
+fn check_listen(listen: &str) -> Result<(), Failure> {
+    if listen.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let bad = || {
+        Failure::Usage(format!(
+            "--listen `{listen}` is not HOST:PORT (e.g. 127.0.0.1:4433, [::1]:4433, localhost:0)"
+        ))
+    };
+    let (host, port) = listen.rsplit_once(':').ok_or_else(bad)?;
+    // A bare IPv6 address without brackets (`::1:4433`) is ambiguous.
+    if host.is_empty() || host.contains(':') || host.contains(char::is_whitespace) {
+        return Err(bad());
+    }
+    port.parse::<u16>().map(drop).map_err(|_| bad())
 }
 
 /// Parses `--name N`, with a default.
@@ -294,20 +318,31 @@ async fn echo(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Result<()> 
 }
 
 /// Answers each HTTP/1.x request head with a small page, until the client
-/// closes or asks to.
+/// closes or asks to. A head over 16 KiB (`http::MAX_HEAD`) gets 431 and a close.
 async fn serve_http(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Result<()> {
-    let mut request = Vec::new();
+    let mut heads = HeadReader::default();
     let mut buf = [0u8; 4096];
     loop {
         let n = tls.read(&mut buf).await?;
         if n == 0 {
             return Ok(());
         }
-        request.extend_from_slice(&buf[..n]);
+        heads.push(&buf[..n]);
         // Answer each complete request head; bodies are not expected.
-        while let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&request[..end]).into_owned();
-            request.drain(..end + 4);
+        loop {
+            let head = match heads.next_head() {
+                Next::Head(head) => String::from_utf8_lossy(&head).into_owned(),
+                Next::More => break,
+                Next::TooLong => {
+                    tls.write_all(
+                        b"HTTP/1.1 431 Request Header Fields Too Large\r\n\
+                          Connection: close\r\nContent-Length: 0\r\n\r\n",
+                    )
+                    .await?;
+                    tls.flush().await?;
+                    return Ok(());
+                }
+            };
             let version = if head.contains("HTTP/1.0") {
                 "HTTP/1.0"
             } else {
@@ -332,9 +367,6 @@ async fn serve_http(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Resul
             if close {
                 return Ok(());
             }
-        }
-        if request.len() > 64 * 1024 {
-            return Ok(());
         }
     }
 }

@@ -20,7 +20,12 @@
 //!   `shutdown`) pushes it out;
 //! - a handshake or idle timeout is an [`io::ErrorKind::TimedOut`] error;
 //! - a TLS failure is an `io::Error` whose inner error is the [`Error`](crate::Error)
-//!   (see [`tls_error`]); its alert has been written before it is returned.
+//!   (see [`tls_error`]); its alert has been written before it is returned, and
+//!   after an alert of ours the stream has shut the transport's write side and
+//!   read (and dropped) what the peer still sent, for up to 1 s and 256 KiB, so
+//!   that closing the socket does not reset the connection before the peer has
+//!   read the alert (this uses `tokio::time`, so it too needs the time driver);
+//! - [`pump`] copies both ways between a stream and any reader/writer pair.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -57,9 +62,11 @@ use crate::config::{ClientConfig, ServerConfig};
 use crate::conn::{Client, ClientConnection, Server, ServerConnection};
 use crate::stream::to_io;
 
+mod pump;
 mod stream;
 
 pub use crate::stream::tls_error;
+pub use pump::pump;
 pub use stream::TlsStream;
 
 /// The time limits the adapter enforces. `None` means no limit.

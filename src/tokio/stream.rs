@@ -44,6 +44,28 @@ pub struct TlsStream<R: Role, IO> {
     /// (after `tokio::io::split`) are each woken when the limit passes.
     read_timer: Option<Pin<Box<Sleep>>>,
     write_timer: Option<Pin<Box<Sleep>>>,
+    /// After a fatal alert: the lingering close in progress (see [`Linger`]).
+    linger: Option<Linger>,
+}
+
+/// How long, and how many bytes, a stream that sent a fatal alert keeps reading
+/// (and dropping) the peer's data before it reports the error.
+///
+/// Closing a TCP socket with unread data makes the kernel send a reset, which
+/// can reach the peer before it reads the alert and then destroys it: a peer
+/// still sending (a large hello, a stream of data) would see "connection reset"
+/// instead of the alert. So the write side is shut (the alert is followed by a
+/// FIN) and input is drained until the peer closes, or these limits pass.
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+/// See [`LINGER_TIME`].
+const LINGER_BYTES: usize = 256 * 1024;
+
+/// A lingering close: the write side is shut, the peer's bytes are dropped.
+struct Linger {
+    deadline: Pin<Box<Sleep>>,
+    left: usize,
+    shut: bool,
+    done: bool,
 }
 
 // Nothing is pinned structurally: the transport is polled through `Pin::new`, so
@@ -77,6 +99,7 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             last_activity: Instant::now(),
             read_timer: None,
             write_timer: None,
+            linger: None,
         }
     }
 
@@ -140,8 +163,8 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
     }
 
     /// `Ready(Ok)` while the connection has not failed; once it has, sends the
-    /// queued alert (transport errors are ignored: the TLS error is what counts)
-    /// and returns the error.
+    /// queued alert (transport errors are ignored: the TLS error is what counts),
+    /// lingers (see [`LINGER_TIME`]) and returns the error.
     fn poll_failed(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let Some(err) = self.conn.error().cloned() else {
             return Poll::Ready(Ok(()));
@@ -149,7 +172,44 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
         if self.poll_flush_tls(cx).is_pending() {
             return Poll::Pending;
         }
+        // Only after an alert of ours: after the peer's alert or its EOF, the
+        // peer is closing anyway.
+        if err.alert().is_some() && self.poll_linger(cx).is_pending() {
+            return Poll::Pending;
+        }
         Poll::Ready(Err(to_io(err)))
+    }
+
+    /// Shuts the transport's write side (the alert is followed by a FIN), then
+    /// reads and drops the peer's bytes until its EOF, a transport error,
+    /// [`LINGER_BYTES`] or [`LINGER_TIME`], whichever comes first.
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let linger = self.linger.get_or_insert_with(|| Linger {
+            deadline: Box::pin(::tokio::time::sleep(LINGER_TIME)),
+            left: LINGER_BYTES,
+            shut: false,
+            done: false,
+        });
+        while !linger.done {
+            if linger.deadline.as_mut().poll(cx).is_ready() || linger.left == 0 {
+                linger.done = true;
+                break;
+            }
+            if !linger.shut {
+                ready!(Pin::new(&mut self.io).poll_shutdown(cx)).ok();
+                linger.shut = true;
+            }
+            let room = linger.left.min(self.rbuf.len());
+            let mut buf = ReadBuf::new(&mut self.rbuf[..room]);
+            match ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf)) {
+                Ok(()) if !buf.filled().is_empty() => linger.left -= buf.filled().len(),
+                // EOF or a transport error: nothing more to wait for.
+                _ => linger.done = true,
+            }
+        }
+        // What was read is not TLS input any more.
+        (self.rpos, self.rend) = (0, 0);
+        Poll::Ready(())
     }
 
     /// Writes every pending TLS byte to the transport, then flushes it.
