@@ -238,6 +238,9 @@ impl fmt::Display for CertificateError {
             Self::NotTrusted => "the server's key matches no pin and no trusted certificate",
             Self::NotRsa => "the server's key is not an RSA key",
             Self::KeySize => "the server's RSA key is not 2048 to 8192 bits",
+            Self::NoKeyEncipherment => {
+                "the certificate's keyUsage does not allow keyEncipherment, which RSA key exchange needs"
+            }
             Self::NotValidForName => "the certificate is not valid for the server's name",
             Self::UnknownIssuer => "no chain leads from the certificate to a trusted one",
             Self::Expired => "a certificate of the chain has expired",
