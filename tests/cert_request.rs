@@ -342,45 +342,44 @@ fn malformed_certificate_requests_are_decode_errors() {
     // <1..2^16-1>.
     let good = HandshakeMessage::CertificateRequest(request()).to_bytes()[4..].to_vec();
     let cases: [(&str, Vec<u8>); 10] = [
-        ("empty certificate_types", vec![0, 0, 2, 4, 1, 0, 0]),
-        ("empty signature list", vec![1, 1, 0, 0, 0, 0]),
-        ("odd signature list", vec![1, 1, 0, 3, 4, 1, 5, 0, 0]),
+        ("certificate_types", vec![0, 0, 2, 4, 1, 0, 0]),
+        ("supported_signature_algorithms", vec![1, 1, 0, 0, 0, 0]),
         (
-            "empty DistinguishedName",
-            vec![1, 1, 0, 2, 4, 1, 0, 2, 0, 0],
+            "supported_signature_algorithms has odd length",
+            vec![1, 1, 0, 3, 4, 1, 5, 0, 0],
         ),
-        ("trailing byte", [&good[..], &[0]].concat()),
-        ("certificate_types longer than the body", vec![5, 1]),
+        ("distinguished name", vec![1, 1, 0, 2, 4, 1, 0, 2, 0, 0]),
         (
-            "signature list longer than the body",
-            vec![1, 1, 0, 8, 4, 1],
+            "handshake message has trailing bytes",
+            [&good[..], &[0]].concat(),
         ),
+        // Over-long: each length runs past what follows it.
+        ("certificate_types", vec![5, 1]),
+        ("supported_signature_algorithms", vec![1, 1, 0, 8, 4, 1]),
         (
-            "certificate_authorities longer than the body",
+            "certificate_authorities",
             vec![1, 1, 0, 2, 4, 1, 0, 9, 0, 1, 7],
         ),
-        (
-            "DistinguishedName longer than its list",
-            vec![1, 1, 0, 2, 4, 1, 0, 3, 0, 5, 7],
-        ),
-        ("no certificate_authorities", vec![1, 1, 0, 2, 4, 1]),
+        ("distinguished name", vec![1, 1, 0, 2, 4, 1, 0, 3, 0, 5, 7]),
+        // certificate_authorities may be empty, not absent.
+        ("certificate_authorities", vec![1, 1, 0, 2, 4, 1]),
     ];
-    for (why, body) in cases {
+    for (what, body) in cases {
         let mut start = start();
         let flight = flight_with(&start, 2, &[raw_request(&body)]);
         let result = feed(&mut start.client, &flight, ALL);
-        assert!(matches!(result, Err(Error::Decode(_))), "{why}: {result:?}");
+        assert_eq!(result, Err(Error::Decode(what)), "{body:?}");
         assert_eq!(
             take_output(&mut start.client),
             plain_fatal(AlertDescription::DECODE_ERROR),
-            "{why}"
+            "{body:?}"
         );
         assert_eq!(
             start.client.read_tls(&[22, 3, 3, 0, 0]),
-            result.map(|_| 0),
-            "{why}: sticky"
+            Err(Error::Decode(what)),
+            "{body:?}: sticky"
         );
-        assert!(!start.client.wants_write(), "{why}");
+        assert!(!start.client.wants_write(), "{body:?}");
     }
     // The well-formed request decodes; and at the edges of each bound too.
     let edges = [
