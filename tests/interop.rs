@@ -1,5 +1,6 @@
 //! Interoperability with real peers: `openssl s_client` / `s_server` (OpenSSL
-//! 3.0), `curl` and Python's `ssl` module, against the `rsatls` binary.
+//! 3.0), `gnutls-serv` (GnuTLS 3.7), `curl` and Python's `ssl` module, against
+//! the `rsatls` binary.
 //!
 //! Everything runs on 127.0.0.1 with OS-chosen ports; every child process is
 //! bounded by timeouts and killed on drop (see `interop/harness.rs`). A missing
