@@ -846,6 +846,10 @@ else:
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 ctx.set_ciphers(ciphers)
 ctx.load_cert_chain(cert, key)
+if sys.argv[4:] == ["cert-optional"]:
+    # Ask for a client certificate, go on without one.
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.load_verify_locations(cert)
 with socket.create_server(("127.0.0.1", 0)) as listener:
     listener.settimeout(20)
     print("port", listener.getsockname()[1], flush=True)
@@ -853,6 +857,7 @@ with socket.create_server(("127.0.0.1", 0)) as listener:
     raw.settimeout(20)
     with ctx.wrap_socket(raw, server_side=True) as s:
         print("cipher", s.cipher(), flush=True)
+        print("peercert", s.getpeercert(), flush=True)
         while True:
             d = s.recv(65536)
             if not d:
@@ -866,6 +871,17 @@ with socket.create_server(("127.0.0.1", 0)) as listener:
 /// `suites` and EMS, a short and a long line (more than one record) come
 /// back, and closing stdin ends both sides cleanly.
 fn connect_to_python(ciphers: &str, suites: &[&str], auth: &[&str]) {
+    connect_to_python_with(ciphers, suites, auth, &[]);
+}
+
+/// As [`connect_to_python`], with `server_args` for the Python server; returns
+/// its output.
+fn connect_to_python_with(
+    ciphers: &str,
+    suites: &[&str],
+    auth: &[&str],
+    server_args: &[&str],
+) -> String {
     let mut cmd = Command::new("python3");
     cmd.args([
         "-c",
@@ -873,7 +889,8 @@ fn connect_to_python(ciphers: &str, suites: &[&str], auth: &[&str]) {
         &data("rsa2048.cert.pem"),
         &data("rsa2048.key.pem"),
         ciphers,
-    ]);
+    ])
+    .args(server_args);
     let mut server = Peer::spawn(format!("python3 ssl server {ciphers}"), &mut cmd);
     let port = server.wait_line(Out::Stdout, "port ", STEP)[5..].to_string();
     let target = format!("127.0.0.1:{port}");
@@ -912,6 +929,19 @@ fn connect_to_python(ciphers: &str, suites: &[&str], auth: &[&str]) {
     assert_eq!(client.stdout(), format!("{short}{long}"));
     assert_eq!(server.exit_code(STEP), 0, "{}", server.report());
     assert!(server.stdout().contains("done"), "{}", server.report());
+    server.stdout()
+}
+
+/// Python's ssl server with `verify_mode = CERT_OPTIONAL` asks for a client
+/// certificate; rsatls answers with an empty Certificate (RFC 5246 §7.4.6) and
+/// the server goes on without one (`getpeercert()` is `None`).
+#[test]
+fn connect_to_python_ssl_server_with_cert_optional() {
+    need_python();
+    let pin = committed_pin("rsa2048");
+    let (cipher, suite) = SUITES[1];
+    let out = connect_to_python_with(cipher, &[suite], &["--pin", &pin], &["cert-optional"]);
+    assert!(out.contains("peercert None"), "{out}");
 }
 
 #[test]
