@@ -19,7 +19,8 @@ mod record;
 mod session;
 
 pub use decoders::{
-    alert, certificate, client_hello, client_key_exchange, deframe, finished, server_hello,
+    alert, certificate, certificate_request, client_hello, client_key_exchange, deframe, finished,
+    server_hello,
 };
 pub use engine::{Outcome, client, client_transparent, server, server_transparent};
 pub use fixtures::{CLIENT_SEED, Crypto, Flight, SERVER_SEED, Side, Variant, transcript};
@@ -45,6 +46,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "certificate",
         run: certificate,
+    },
+    Target {
+        name: "certificate_request",
+        run: certificate_request,
     },
     Target {
         name: "client",

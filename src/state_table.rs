@@ -35,8 +35,11 @@ pub enum State {
     ExpectServerHello,
     /// Client: waiting for the server's Certificate.
     ExpectCertificate,
-    /// Client: waiting for ServerHelloDone.
+    /// Client: waiting for ServerHelloDone, or a CertificateRequest before it.
     ExpectServerHelloDone,
+    /// Client: a CertificateRequest came; waiting for ServerHelloDone (a second
+    /// request is out of place).
+    ExpectServerHelloDoneAfterRequest,
     /// Server: waiting for ClientKeyExchange.
     ExpectClientKeyExchange,
     /// Either side: waiting for the peer's ChangeCipherSpec.
@@ -55,6 +58,7 @@ impl State {
                 Self::ExpectServerHello,
                 Self::ExpectCertificate,
                 Self::ExpectServerHelloDone,
+                Self::ExpectServerHelloDoneAfterRequest,
                 Self::ExpectChangeCipherSpec,
                 Self::ExpectFinished,
                 Self::Established,
@@ -80,7 +84,9 @@ impl State {
             Self::ExpectClientHello => "ClientHello",
             Self::ExpectServerHello => "ServerHello",
             Self::ExpectCertificate => "Certificate",
-            Self::ExpectServerHelloDone => "ServerHelloDone",
+            Self::ExpectServerHelloDone | Self::ExpectServerHelloDoneAfterRequest => {
+                "ServerHelloDone"
+            }
             Self::ExpectClientKeyExchange => "ClientKeyExchange",
             Self::ExpectChangeCipherSpec => "ChangeCipherSpec",
             Self::ExpectFinished => "Finished",
@@ -100,13 +106,15 @@ pub enum Message {
     ServerHello,
     /// Certificate.
     Certificate,
+    /// CertificateRequest.
+    CertificateRequest,
     /// ServerHelloDone.
     ServerHelloDone,
     /// ClientKeyExchange.
     ClientKeyExchange,
     /// Finished, with the right verify_data.
     Finished,
-    /// A handshake type no state accepts (ServerKeyExchange, CertificateRequest, …).
+    /// A handshake type no state accepts (ServerKeyExchange, CertificateVerify, …).
     OtherHandshake,
     /// ChangeCipherSpec.
     ChangeCipherSpec,
@@ -122,11 +130,12 @@ pub enum Message {
 
 impl Message {
     /// The whole alphabet.
-    pub const ALL: [Message; 13] = [
+    pub const ALL: [Message; 14] = [
         Self::HelloRequest,
         Self::ClientHello,
         Self::ServerHello,
         Self::Certificate,
+        Self::CertificateRequest,
         Self::ServerHelloDone,
         Self::ClientKeyExchange,
         Self::Finished,
@@ -150,9 +159,9 @@ impl Message {
             HandshakeType::SERVER_HELLO_DONE => Self::ServerHelloDone,
             HandshakeType::CLIENT_KEY_EXCHANGE => Self::ClientKeyExchange,
             HandshakeType::FINISHED => Self::Finished,
-            // No state accepts these (yet): ServerKeyExchange has no place in RSA
-            // key transport, client authentication is not offered.
-            HandshakeType::CERTIFICATE_REQUEST => Self::OtherHandshake,
+            HandshakeType::CERTIFICATE_REQUEST => Self::CertificateRequest,
+            // No state accepts the rest: ServerKeyExchange has no place in RSA key
+            // transport, and the server never asks for a CertificateVerify.
             _ => Self::OtherHandshake,
         }
     }
@@ -204,9 +213,17 @@ pub fn outcome(side: Side, state: State, msg: Message) -> Outcome {
         // Client side.
         (Side::Client, S::ExpectServerHello, M::ServerHello) => Next(S::ExpectCertificate),
         (Side::Client, S::ExpectCertificate, M::Certificate) => Next(S::ExpectServerHelloDone),
-        (Side::Client, S::ExpectServerHelloDone, M::ServerHelloDone) => {
-            Next(S::ExpectChangeCipherSpec)
+        // RFC 5246 §7.4.4: at most one CertificateRequest, after Certificate and
+        // before ServerHelloDone; the client answers it with an empty Certificate
+        // (§7.4.6) when ServerHelloDone comes.
+        (Side::Client, S::ExpectServerHelloDone, M::CertificateRequest) => {
+            Next(S::ExpectServerHelloDoneAfterRequest)
         }
+        (
+            Side::Client,
+            S::ExpectServerHelloDone | S::ExpectServerHelloDoneAfterRequest,
+            M::ServerHelloDone,
+        ) => Next(S::ExpectChangeCipherSpec),
         (Side::Client, S::ExpectChangeCipherSpec, M::ChangeCipherSpec) => Next(S::ExpectFinished),
         (Side::Client, S::ExpectFinished, M::Finished) => Next(S::Established),
         // RFC 5246 §7.4.1.1: HelloRequest is ignored during a handshake, and

@@ -18,11 +18,11 @@ use rand_core::SeedableRng;
 use rsatls::crypto::GCM_TAG_LEN;
 use rsatls::msgs::alert::Alert;
 use rsatls::msgs::enums::{
-    AlertDescription, AlertLevel, CipherSuite, Compression, ContentType, ExtensionType,
-    HandshakeType, ProtocolVersion,
+    AlertDescription, AlertLevel, CipherSuite, ClientCertificateType, Compression, ContentType,
+    ExtensionType, HandshakeType, ProtocolVersion, SignatureScheme,
 };
 use rsatls::msgs::extensions::{Extension, ServerNameEntry};
-use rsatls::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
+use rsatls::msgs::handshake::{CertificateRequest, ClientHello, HandshakeMessage, ServerHello};
 use rsatls::msgs::record::{HEADER_LEN, MAX_CIPHERTEXT, MAX_PLAINTEXT, RecordHeader};
 use rsatls::suites::{Suite, TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_GCM_SHA384};
 use rsatls::{
@@ -1334,37 +1334,44 @@ fn a_hello_request_before_the_server_flight_is_ignored() {
 }
 
 /// RFC 5246 §7.3 (message flow), §7.4.3 (ServerKeyExchange is not sent for RSA
-/// key exchange) and §7.2.2 (unexpected_message). rsatls does not do client
-/// authentication, so a CertificateRequest is out of place too.
+/// key exchange), §7.4.4 (CertificateRequest follows Certificate, before
+/// ServerHelloDone) and §7.2.2 (unexpected_message).
 #[test]
 fn a_server_key_exchange_or_certificate_request_out_of_place_is_unexpected() {
+    let request = HandshakeMessage::CertificateRequest(CertificateRequest {
+        certificate_types: vec![ClientCertificateType::RSA_SIGN],
+        signature_schemes: vec![SignatureScheme::RSA_PKCS1_SHA256],
+        certificate_authorities: Vec::new(),
+    });
+    let key_exchange = HandshakeMessage::Other(HandshakeType::SERVER_KEY_EXCHANGE, vec![0, 1, 0]);
     let cases = [
-        (
-            1,
-            HandshakeType::SERVER_KEY_EXCHANGE,
-            "Certificate",
-            "ServerKeyExchange",
-        ),
-        (
-            2,
-            HandshakeType::SERVER_KEY_EXCHANGE,
-            "ServerHelloDone",
-            "ServerKeyExchange",
-        ),
-        (
-            2,
-            HandshakeType::CERTIFICATE_REQUEST,
-            "ServerHelloDone",
-            "CertificateRequest",
-        ),
+        (1, &key_exchange, "Certificate", "ServerKeyExchange"),
+        (2, &key_exchange, "ServerHelloDone", "ServerKeyExchange"),
+        (1, &request, "Certificate", "CertificateRequest"),
+        // After ServerHelloDone the client has sent its flight.
+        (3, &request, "ChangeCipherSpec", "CertificateRequest"),
     ];
-    for (at, typ, expected, got) in cases {
+    for (at, msg, expected, got) in cases {
         let mut c = rsa2048_client(1);
         let mut s = rsa2048_server(2);
         let flight = edit_flight(&server_flight_for(&mut c, &mut s), |msgs| {
-            msgs.insert(at, HandshakeMessage::Other(typ, vec![0, 1, 0]));
+            msgs.insert(at, msg.clone());
         });
         let result = feed(&mut c, &flight, ALL);
+        if at == 3 {
+            // The client sent its flight (and turned its write key on) before it
+            // saw the misplaced request; then one encrypted alert.
+            let out = records(&take_output(&mut c));
+            let (last, _) = out.last().unwrap();
+            assert_eq!(
+                (last.typ, last.len),
+                (ContentType::ALERT, ENCRYPTED_ALERT_LEN)
+            );
+            let err = unexpected(expected, got);
+            assert_eq!(result.unwrap_err(), err);
+            assert_sticky(&mut c, &err);
+            continue;
+        }
         assert_fails(
             &mut c,
             result,
@@ -1372,6 +1379,19 @@ fn a_server_key_exchange_or_certificate_request_out_of_place_is_unexpected() {
             &fatal(AlertDescription::UNEXPECTED_MESSAGE),
         );
     }
+    // In place (after Certificate) it is accepted, and answered with an empty
+    // Certificate first (the whole exchange: tests/cert_request.rs).
+    let mut c = rsa2048_client(1);
+    let mut s = rsa2048_server(2);
+    let flight = edit_flight(&server_flight_for(&mut c, &mut s), |msgs| {
+        msgs.insert(2, request.clone());
+    });
+    assert_eq!(feed(&mut c, &flight, ALL), Ok(vec![]));
+    let answer = take_output(&mut c);
+    assert_eq!(
+        HandshakeMessage::decode(&raw_handshake_messages(&raw_records(&answer)[0])[0]),
+        Ok(HandshakeMessage::Certificate(Vec::new()))
+    );
 }
 
 /// Replaces the server's Certificate message and feeds the flight to `c`.

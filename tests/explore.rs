@@ -15,8 +15,11 @@ mod common;
 use common::wire::*;
 use common::*;
 use rsatls::msgs::alert::Alert;
-use rsatls::msgs::enums::{AlertDescription, AlertLevel, ContentType, HandshakeType};
-use rsatls::msgs::handshake::HandshakeMessage;
+use rsatls::msgs::enums::{
+    AlertDescription, AlertLevel, ClientCertificateType, ContentType, HandshakeType,
+    SignatureScheme,
+};
+use rsatls::msgs::handshake::{CertificateRequest, HandshakeMessage};
 use rsatls::state_table::{Message, Outcome, Side, State, outcome};
 use rsatls::suites::Suite;
 use rsatls::{ClientConnection, Endpoint, Error, ServerConnection};
@@ -34,6 +37,74 @@ struct Script {
     suite: &'static Suite,
     key: Vec<u8>,
     salt: Vec<u8>,
+    /// Playing the server: the write keys and Finished of the handshake in which
+    /// it sent a CertificateRequest (the client's empty Certificate changes the
+    /// EMS session hash, so the master secret, and the transcript).
+    requested: Option<Keys>,
+}
+
+/// A peer's write key, salt and Finished message.
+struct Keys {
+    key: Vec<u8>,
+    salt: Vec<u8>,
+    finished: Vec<u8>,
+}
+
+/// The CertificateRequest the test sends when playing the server.
+fn certificate_request() -> Vec<u8> {
+    HandshakeMessage::CertificateRequest(CertificateRequest {
+        certificate_types: vec![ClientCertificateType::RSA_SIGN],
+        signature_schemes: vec![SignatureScheme::RSA_PKCS1_SHA256],
+        certificate_authorities: Vec::new(),
+    })
+    .to_bytes()
+}
+
+/// The server's write keys and Finished when it asks the real client (seed
+/// [`CLIENT_SEED`]) for a certificate: ServerHello, Certificate,
+/// CertificateRequest, ServerHelloDone, then what the client answers.
+fn requested_keys(ch: &[u8], sh: &[u8], cert: &[u8], shd: &[u8], suite: &'static Suite) -> Keys {
+    let log = std::sync::Arc::new(MemoryKeyLog::default());
+    let mut c = client(
+        client_config("rsa2048").with_key_log(log.clone()),
+        CLIENT_SEED,
+    );
+    assert_eq!(take_output(&mut c), plain(ContentType::HANDSHAKE, ch));
+    let cr = certificate_request();
+    let server_flight = [sh, cert, &cr, shd].concat();
+    assert_eq!(
+        feed(
+            &mut c,
+            &plain(ContentType::HANDSHAKE, &server_flight),
+            usize::MAX
+        ),
+        Ok(vec![])
+    );
+    let answer = take_output(&mut c);
+    let recs = records(&answer);
+    let master = unhex(&log.secret("CLIENT_RANDOM").unwrap());
+    let (client_random, server_random) = match (
+        HandshakeMessage::decode(ch).unwrap(),
+        HandshakeMessage::decode(sh).unwrap(),
+    ) {
+        (HandshakeMessage::ClientHello(c), HandshakeMessage::ServerHello(s)) => {
+            (c.random, s.random)
+        }
+        _ => panic!(),
+    };
+    let (mut client_write, _) = directions(suite, &master, &client_random, &server_random);
+    let client_fin = client_write.open(&raw_records(&answer)[2]).1;
+    let transcript = [ch, &server_flight, &recs[0].1, &client_fin].concat();
+    let hash = provider().hash(suite.hash, &transcript);
+    let verify_data = prf(suite.hash, &master, b"server finished", hash.as_ref(), 12);
+    let kl = suite.aead.key_len();
+    let seed = [&server_random[..], &client_random[..]].concat();
+    let block = prf(suite.hash, &master, b"key expansion", &seed, 2 * kl + 8);
+    Keys {
+        key: block[kl..2 * kl].to_vec(),
+        salt: block[2 * kl + 4..].to_vec(),
+        finished: HandshakeMessage::Finished(verify_data.try_into().unwrap()).to_bytes(),
+    }
 }
 
 /// The handshake messages of a flight's plaintext records (those before its
@@ -92,6 +163,7 @@ fn scripts() -> (Script, Script) {
             (Message::ClientHello, ch.clone()),
             (Message::ServerHello, sh.clone()),
             (Message::Certificate, cert.clone()),
+            (Message::CertificateRequest, certificate_request()),
             (Message::ServerHelloDone, shd.clone()),
             (Message::ClientKeyExchange, cke.clone()),
             (Message::Finished, fin),
@@ -106,12 +178,14 @@ fn scripts() -> (Script, Script) {
         suite,
         key: block[..kl].to_vec(),
         salt: block[2 * kl..2 * kl + 4].to_vec(),
+        requested: None,
     };
     let playing_server = Script {
         messages: common(server_fin),
         suite,
         key: block[kl..2 * kl].to_vec(),
         salt: block[2 * kl + 4..].to_vec(),
+        requested: Some(requested_keys(&ch, &sh, &cert, &shd, suite)),
     };
     (playing_client, playing_server)
 }
@@ -120,6 +194,9 @@ fn scripts() -> (Script, Script) {
 struct Peer<'a> {
     script: &'a Script,
     write: Option<Direction>,
+    /// Whether a CertificateRequest was sent (and so the client answered with a
+    /// Certificate: any other outcome ended the sequence).
+    requested: bool,
 }
 
 impl Peer<'_> {
@@ -138,7 +215,10 @@ impl Peer<'_> {
                 let rec = self.record(ContentType::CHANGE_CIPHER_SPEC, &[1]);
                 if self.write.is_none() {
                     let s = self.script;
-                    self.write = Some(Direction::new(s.suite, &s.key, &s.salt));
+                    self.write = Some(match (&s.requested, self.requested) {
+                        (Some(r), true) => Direction::new(s.suite, &r.key, &r.salt),
+                        _ => Direction::new(s.suite, &s.key, &s.salt),
+                    });
                 }
                 rec
             }
@@ -155,7 +235,12 @@ impl Peer<'_> {
                 ContentType::ALERT,
                 &alert(AlertLevel::WARNING, AlertDescription::CLOSE_NOTIFY),
             ),
+            Message::Finished if self.requested && self.script.requested.is_some() => {
+                let fin = self.script.requested.as_ref().unwrap().finished.clone();
+                self.record(ContentType::HANDSHAKE, &fin)
+            }
             handshake => {
+                self.requested |= handshake == Message::CertificateRequest;
                 let bytes = &self
                     .script
                     .messages
@@ -295,6 +380,7 @@ fn run<C: Endpoint>(
     let mut peer = Peer {
         script,
         write: None,
+        requested: false,
     };
     let mut state = State::initial(side);
     for (i, &msg) in path.iter().enumerate() {

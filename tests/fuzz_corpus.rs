@@ -16,11 +16,11 @@ use std::path::{Path, PathBuf};
 
 use rsatls::fuzzing::{self, CLIENT_SEED, Crypto, Flight, SERVER_SEED, Side, TARGETS, transcript};
 use rsatls::msgs::enums::{
-    AlertDescription, AlertLevel, CipherSuite, ContentType, ExtensionType, HandshakeType,
-    ProtocolVersion,
+    AlertDescription, AlertLevel, CipherSuite, ClientCertificateType, ContentType, ExtensionType,
+    HandshakeType, ProtocolVersion, SignatureScheme,
 };
 use rsatls::msgs::extensions::Extension;
-use rsatls::msgs::handshake::HandshakeMessage;
+use rsatls::msgs::handshake::{CertificateRequest, HandshakeMessage};
 use rsatls::suites::{Suite, TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_GCM_SHA384};
 
 const SEED_PREFIX: &str = "seed-";
@@ -102,6 +102,7 @@ macro_rules! replay_tests {
 replay_tests!(
     alert,
     certificate,
+    certificate_request,
     client,
     client_hello,
     client_key_exchange,
@@ -503,6 +504,42 @@ fn synthetic_seeds(seeds: &mut Seeds) {
         panic!("the first golden message is a ClientHello");
     };
     let body = |m: HandshakeMessage| m.to_bytes()[4..].to_vec();
+    // The golden servers never ask for a client certificate.
+    add(
+        seeds,
+        "certificate_request",
+        "openssl-like",
+        body(HandshakeMessage::CertificateRequest(CertificateRequest {
+            certificate_types: vec![
+                ClientCertificateType::RSA_SIGN,
+                ClientCertificateType::ECDSA_SIGN,
+            ],
+            signature_schemes: vec![
+                SignatureScheme::RSA_PSS_RSAE_SHA256,
+                SignatureScheme::RSA_PKCS1_SHA256,
+                SignatureScheme::ECDSA_SECP256R1_SHA256,
+            ],
+            certificate_authorities: vec![b"0\x0e1\x0c0\n\x06\x03U\x04\x03\x0c\x03CA1".to_vec()],
+        })),
+    );
+    // One vector at zero length each, against its lower bound: none may decode.
+    for (name, bytes) in [
+        ("empty-types", vec![0, 0, 2, 4, 1, 0, 0]),
+        ("empty-schemes", vec![1, 1, 0, 0, 0, 0]),
+        ("empty-dn", vec![1, 1, 0, 2, 4, 1, 0, 2, 0, 0]),
+    ] {
+        add(seeds, "certificate_request", name, bytes);
+    }
+    add(
+        seeds,
+        "certificate_request",
+        "minimal",
+        body(HandshakeMessage::CertificateRequest(CertificateRequest {
+            certificate_types: vec![ClientCertificateType::RSA_SIGN],
+            signature_schemes: vec![SignatureScheme::RSA_PKCS1_SHA256],
+            certificate_authorities: Vec::new(),
+        })),
+    );
     let mut variant = ch.clone();
     variant.extensions = None;
     add(

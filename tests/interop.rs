@@ -1,5 +1,6 @@
 //! Interoperability with real peers: `openssl s_client` / `s_server` (OpenSSL
-//! 3.0), `curl` and Python's `ssl` module, against the `rsatls` binary.
+//! 3.0), `gnutls-serv` (GnuTLS 3.7), `curl` and Python's `ssl` module, against
+//! the `rsatls` binary.
 //!
 //! Everything runs on 127.0.0.1 with OS-chosen ports; every child process is
 //! bounded by timeouts and killed on drop (see `interop/harness.rs`). A missing
@@ -318,6 +319,11 @@ fn tls13_capable_s_client_gets_tls12() {
 /// `openssl s_server` for one connection on a free loopback port, with the
 /// committed rsa2048 key. Returns once it printed `ACCEPT`.
 fn s_server(cipher: &str) -> (Peer, SocketAddr) {
+    s_server_with(cipher, &[])
+}
+
+/// As [`s_server`], with `extra` arguments.
+fn s_server_with(cipher: &str, extra: &[&str]) -> (Peer, SocketAddr) {
     need_openssl();
     let mut last = String::new();
     // The port is free when chosen but could be taken before s_server binds it.
@@ -337,8 +343,10 @@ fn s_server(cipher: &str) -> (Peer, SocketAddr) {
             "-key",
             &data("rsa2048.key.pem"),
         ])
-        .args(["-tls1_2", "-cipher", cipher]);
-        let mut peer = Peer::spawn(format!("openssl s_server -cipher {cipher}"), &mut cmd);
+        .args(["-tls1_2", "-cipher", cipher])
+        .args(extra);
+        let name = format!("openssl s_server -cipher {cipher} {}", extra.join(" "));
+        let mut peer = Peer::spawn(name, &mut cmd);
         match peer.try_wait_for(Out::Stdout, "ACCEPT", STEP) {
             Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
             Err(e) => {
@@ -359,7 +367,18 @@ fn rsatls_connect(args: &[&str]) -> Peer {
 /// rsatls connect ↔ s_server: the handshake completes with `suite` and EMS,
 /// a line goes each way, and closing stdin ends both sides cleanly.
 fn connect_roundtrip(cipher_string: &str, suite: &str, auth: &[&str]) {
-    let (mut server, addr) = s_server(cipher_string);
+    connect_roundtrip_with(cipher_string, suite, auth, &[]);
+}
+
+/// As [`connect_roundtrip`], with `server_args` for s_server; returns
+/// s_server's output.
+fn connect_roundtrip_with(
+    cipher_string: &str,
+    suite: &str,
+    auth: &[&str],
+    server_args: &[&str],
+) -> String {
+    let (mut server, addr) = s_server_with(cipher_string, server_args);
     let target = addr.to_string();
     let mut args = vec![target.as_str()];
     args.extend_from_slice(auth);
@@ -409,6 +428,7 @@ fn connect_roundtrip(cipher_string: &str, suite: &str, auth: &[&str]) {
     assert_eq!(client.stdout(), down, "rsatls stdout carries only the data");
     let code = server.exit_code(STEP);
     assert_eq!(code, 0, "s_server exit code\n{}", server.report());
+    server.stdout()
 }
 
 /// Against s_server as configured out of the box: both suites, with --pin and
@@ -427,6 +447,101 @@ fn connect_to_s_server() {
             s.spawn(move || connect_roundtrip(cipher, suite, &["--cafile", cafile]));
         }
     });
+}
+
+/// RFC 5246 §7.4.4, §7.4.6: `s_server -verify 1` asks for a client
+/// certificate (optional: `-Verify` would require one). rsatls has none, answers
+/// with an empty Certificate and no CertificateVerify, and s_server goes on:
+/// the handshake completes and a line goes each way. `-msg` shows the
+/// request and the empty Certificate on the wire.
+#[test]
+fn connect_to_s_server_that_requests_a_client_certificate() {
+    let pin = committed_pin("rsa2048");
+    let (cipher, suite) = SUITES[0];
+    let out = connect_roundtrip_with(cipher, suite, &["--pin", &pin], &["-verify", "1", "-msg"]);
+    assert!(
+        out.contains("CertificateRequest"),
+        "s_server did not ask\n{out}"
+    );
+    // The client's Certificate: 0b 00 00 03 00 00 00 (an empty list).
+    assert!(
+        out.contains("<<< TLS 1.2, Handshake [length 0007], Certificate"),
+        "no empty Certificate from the client\n{out}"
+    );
+    assert!(
+        !out.contains("CertificateVerify"),
+        "a CertificateVerify without a certificate\n{out}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// rsatls connect against gnutls-serv
+// ---------------------------------------------------------------------------
+
+/// `gnutls-serv --echo` with the committed rsa2048 key and otherwise its
+/// default settings, on a free port. Returns once it listens. Those defaults
+/// request a client certificate (`-a` would turn that off), and GnuTLS 3.7's
+/// default priority string (NORMAL) still includes RSA key exchange and the
+/// AES-GCM suites and negotiates Extended Master Secret, so no `--priority`
+/// is given.
+fn gnutls_serv() -> (Peer, SocketAddr) {
+    require("gnutls-serv", &["--version"]);
+    let mut last = String::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new("gnutls-serv");
+        cmd.args(["--port", &port.to_string(), "--echo"]).args([
+            "--x509certfile",
+            &data("rsa2048.cert.pem"),
+            "--x509keyfile",
+            &data("rsa2048.key.pem"),
+        ]);
+        let mut peer = Peer::spawn("gnutls-serv --echo", &mut cmd);
+        match peer.try_wait_for(Out::Stderr, "listening on IPv4", STEP) {
+            Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
+            Err(e) => {
+                peer.wait_exit(STEP);
+                last = format!("{e}\n{}", peer.report());
+            }
+        }
+    }
+    panic!("gnutls-serv did not start\n{last}");
+}
+
+/// rsatls connect ↔ gnutls-serv (default settings, which ask for a client
+/// certificate): the handshake completes with RSA key exchange and EMS, and a
+/// line goes up and comes back (the echo). Before the client answered
+/// CertificateRequest it failed here with unexpected_message.
+#[test]
+fn connect_to_gnutls_serv_with_default_settings() {
+    let (server, addr) = gnutls_serv();
+    let target = addr.to_string();
+    let pin = committed_pin("rsa2048");
+    let mut client = rsatls_connect(&[&target, "--pin", &pin]);
+    if let Err(e) = client.try_wait_for(Out::Stderr, "rsatls: connected:", STEP) {
+        panic!("{e}\n{}\n{}", client.report(), server.report());
+    }
+    let hs = client.wait_line(Out::Stderr, "rsatls: connected:", STEP);
+    assert!(hs.contains("TLS_RSA_WITH_AES_"), "{hs}");
+    assert!(hs.contains("extended_master_secret=true"), "{hs}");
+    assert!(hs.contains(&pin), "{hs}");
+    let line = "from rsatls to gnutls-serv and back\n";
+    client.send(line);
+    client.wait_for(Out::Stdout, line, STEP);
+    server.wait_for(Out::Stderr, "received cmd: from rsatls", STEP);
+    let report = server.stdout();
+    assert!(report.contains("- Key Exchange: RSA"), "{report}");
+    assert!(report.contains("extended master secret"), "{report}");
+    client.close_stdin();
+    let code = client.exit_code(STEP);
+    assert_eq!(
+        code,
+        0,
+        "rsatls connect exit code\n{}\n{}",
+        client.report(),
+        server.report()
+    );
+    assert_eq!(client.stdout(), line);
 }
 
 /// A server whose key is not the pinned/trusted one: exit code 1 and the
@@ -731,6 +846,10 @@ else:
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 ctx.set_ciphers(ciphers)
 ctx.load_cert_chain(cert, key)
+if sys.argv[4:] == ["cert-optional"]:
+    # Ask for a client certificate, go on without one.
+    ctx.verify_mode = ssl.CERT_OPTIONAL
+    ctx.load_verify_locations(cert)
 with socket.create_server(("127.0.0.1", 0)) as listener:
     listener.settimeout(20)
     print("port", listener.getsockname()[1], flush=True)
@@ -738,6 +857,7 @@ with socket.create_server(("127.0.0.1", 0)) as listener:
     raw.settimeout(20)
     with ctx.wrap_socket(raw, server_side=True) as s:
         print("cipher", s.cipher(), flush=True)
+        print("peercert", s.getpeercert(), flush=True)
         while True:
             d = s.recv(65536)
             if not d:
@@ -751,6 +871,17 @@ with socket.create_server(("127.0.0.1", 0)) as listener:
 /// `suites` and EMS, a short and a long line (more than one record) come
 /// back, and closing stdin ends both sides cleanly.
 fn connect_to_python(ciphers: &str, suites: &[&str], auth: &[&str]) {
+    connect_to_python_with(ciphers, suites, auth, &[]);
+}
+
+/// As [`connect_to_python`], with `server_args` for the Python server; returns
+/// its output.
+fn connect_to_python_with(
+    ciphers: &str,
+    suites: &[&str],
+    auth: &[&str],
+    server_args: &[&str],
+) -> String {
     let mut cmd = Command::new("python3");
     cmd.args([
         "-c",
@@ -758,7 +889,8 @@ fn connect_to_python(ciphers: &str, suites: &[&str], auth: &[&str]) {
         &data("rsa2048.cert.pem"),
         &data("rsa2048.key.pem"),
         ciphers,
-    ]);
+    ])
+    .args(server_args);
     let mut server = Peer::spawn(format!("python3 ssl server {ciphers}"), &mut cmd);
     let port = server.wait_line(Out::Stdout, "port ", STEP)[5..].to_string();
     let target = format!("127.0.0.1:{port}");
@@ -797,6 +929,19 @@ fn connect_to_python(ciphers: &str, suites: &[&str], auth: &[&str]) {
     assert_eq!(client.stdout(), format!("{short}{long}"));
     assert_eq!(server.exit_code(STEP), 0, "{}", server.report());
     assert!(server.stdout().contains("done"), "{}", server.report());
+    server.stdout()
+}
+
+/// Python's ssl server with `verify_mode = CERT_OPTIONAL` asks for a client
+/// certificate; rsatls answers with an empty Certificate (RFC 5246 §7.4.6) and
+/// the server goes on without one (`getpeercert()` is `None`).
+#[test]
+fn connect_to_python_ssl_server_with_cert_optional() {
+    need_python();
+    let pin = committed_pin("rsa2048");
+    let (cipher, suite) = SUITES[1];
+    let out = connect_to_python_with(cipher, &[suite], &["--pin", &pin], &["cert-optional"]);
+    assert!(out.contains("peercert None"), "{out}");
 }
 
 #[test]

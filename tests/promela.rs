@@ -134,8 +134,13 @@ fn effects(variant: Variant, side: Side, state: State, msg: Message, next: State
             fatal(&mut b, AlertDescription::BAD_CERTIFICATE);
             b.push_str(":: else -> skip fi; ");
         }
+        (Side::Client, Message::CertificateRequest) => b.push_str("tainted = tainted || !ok; "),
         (Side::Client, Message::ServerHelloDone) => {
             b.push_str("tainted = tainted || !ok; ");
+            if state == State::ExpectServerHelloDoneAfterRequest {
+                // RFC 5246 §7.4.6: the requested Certificate, empty.
+                emit(&mut b, "Certificate", "1");
+            }
             emit(&mut b, "ClientKeyExchange", "1");
             emit(&mut b, "ChangeCipherSpec", "1");
             emit(&mut b, "Finished", "1");
@@ -230,7 +235,7 @@ fn process(variant: Variant, side: Side) -> String {
     let lp = p.to_lowercase();
     format!(
         "proctype {side:?}() {{\n  byte st = {initial}; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;\n  \
-         mtype out[3]; byte outv[3]; byte nout; byte fate; byte i;\n{first}\
+         mtype out[4]; byte outv[4]; byte nout; byte fate; byte i;\n{first}\
          RECV:\n  atomic {{\n  {inbox}?m,ok;\n  \
          /* Property: after a fatal alert, nothing more is processed. */\n  assert(!{lp}_failed);\n  \
          {lp}_step(st, m, ok, tainted, pms_bad);\n  \
@@ -310,7 +315,7 @@ fn generate(variant: Variant) -> String {
          lockstep on the same nondeterministic input; only the ClientKeyExchange differs\n   \
          (genuine for copy A, made up for copy B). */\n\
          proctype NoOracle() {{\n  byte a = {s0}, b = {s0}; bool ta = 0, tb = 0, pa = 0, pb = 0;\n  \
-         mtype out[3], oa[3]; byte outv[3], va[3]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;\n  \
+         mtype out[4], oa[4]; byte outv[4], va[4]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;\n  \
          do\n  :: i < NO_ORACLE_DEPTH ->\n     {any};\n     if :: ok = 1 :: ok = 0 fi;\n     \
          if :: m == ClientKeyExchange -> oka = 1; okb = 0 :: else -> oka = ok; okb = ok fi;\n     \
          if :: a == {fin} && m == Finished -> break :: else -> skip fi;\n     \

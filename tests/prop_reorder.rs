@@ -61,7 +61,7 @@ enum Inject {
     /// A random ciphertext (never sent to a server, which expects one).
     ClientKeyExchange(Vec<u8>),
     /// A type rsatls never accepts: NewSessionTicket, ServerKeyExchange,
-    /// CertificateRequest, CertificateVerify or an unassigned one.
+    /// CertificateVerify or an unassigned one.
     Other(u8, Vec<u8>),
     ChangeCipherSpec,
     ApplicationData(Vec<u8>),
@@ -84,7 +84,9 @@ fn inject() -> impl Strategy<Value = Inject> {
         1 => Just(Inject::Certificate),
         1 => Just(Inject::ServerHelloDone),
         1 => prop::collection::vec(any::<u8>(), 0..300).prop_map(Inject::ClientKeyExchange),
-        1 => (prop::sample::select(vec![4u8, 12, 13, 15, 3, 99, 255]), body)
+        // Not 13: a CertificateRequest body is parsed (a malformed one is a
+        // decode_error), and its place in the flow is tested in tests/explore.rs.
+        1 => (prop::sample::select(vec![4u8, 12, 15, 3, 99, 255]), body)
             .prop_map(|(t, b)| Inject::Other(t, b)),
         3 => Just(Inject::ChangeCipherSpec),
         1 => prop::collection::vec(any::<u8>(), 1..40).prop_map(Inject::ApplicationData),

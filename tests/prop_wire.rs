@@ -19,13 +19,13 @@ use proptest::sample::Index;
 use rsatls::codec::Reader;
 use rsatls::msgs::alert::Alert;
 use rsatls::msgs::enums::{
-    AlertDescription, AlertLevel, CipherSuite, Compression, ContentType, ExtensionType,
-    HandshakeType, ProtocolVersion, SignatureScheme,
+    AlertDescription, AlertLevel, CipherSuite, ClientCertificateType, Compression, ContentType,
+    ExtensionType, HandshakeType, ProtocolVersion, SignatureScheme,
 };
 use rsatls::msgs::extensions::{
     Extension, Hello, ServerNameEntry, decode_extensions, encode_extensions,
 };
-use rsatls::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
+use rsatls::msgs::handshake::{CertificateRequest, ClientHello, HandshakeMessage, ServerHello};
 use rsatls::msgs::record::RecordHeader;
 
 const REGRESSIONS: &str = "proptest-regressions/prop_wire.txt";
@@ -34,7 +34,7 @@ const REGRESSIONS: &str = "proptest-regressions/prop_wire.txt";
 const KNOWN_EXTENSIONS: [u16; 5] = [0, 13, 16, 23, 0xff01];
 
 /// Handshake types the decoder gives a variant of their own.
-const KNOWN_HANDSHAKES: [u8; 7] = [0, 1, 2, 11, 14, 16, 20];
+const KNOWN_HANDSHAKES: [u8; 8] = [0, 1, 2, 11, 13, 14, 16, 20];
 
 fn bytes(len: impl Into<prop::collection::SizeRange>) -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), len)
@@ -122,12 +122,26 @@ fn server_hello() -> impl Strategy<Value = ServerHello> {
         )
 }
 
+fn certificate_request() -> impl Strategy<Value = CertificateRequest> {
+    (
+        prop::collection::vec(any::<u8>(), 1..10),
+        prop::collection::vec(any::<u16>(), 1..20),
+        prop::collection::vec(bytes(1..80), 0..4),
+    )
+        .prop_map(|(types, schemes, cas)| CertificateRequest {
+            certificate_types: types.into_iter().map(ClientCertificateType).collect(),
+            signature_schemes: schemes.into_iter().map(SignatureScheme).collect(),
+            certificate_authorities: cas,
+        })
+}
+
 fn handshake_message() -> impl Strategy<Value = HandshakeMessage> {
     prop_oneof![
         Just(HandshakeMessage::HelloRequest),
         client_hello().prop_map(HandshakeMessage::ClientHello),
         server_hello().prop_map(HandshakeMessage::ServerHello),
         prop::collection::vec(bytes(1..200), 0..4).prop_map(HandshakeMessage::Certificate),
+        certificate_request().prop_map(HandshakeMessage::CertificateRequest),
         Just(HandshakeMessage::ServerHelloDone),
         bytes(0..600).prop_map(HandshakeMessage::ClientKeyExchange),
         any::<[u8; 12]>().prop_map(HandshakeMessage::Finished),

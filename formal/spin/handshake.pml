@@ -2,14 +2,15 @@
  * Variant: handshake.pml.
  * Check with formal/spin/check.sh. */
 
-mtype = {HelloRequest, ClientHello, ServerHello, Certificate, ServerHelloDone, ClientKeyExchange, Finished, OtherHandshake, ChangeCipherSpec, ApplicationData, WarningAlert, FatalAlert, CloseNotify};
+mtype = {HelloRequest, ClientHello, ServerHello, Certificate, CertificateRequest, ServerHelloDone, ClientKeyExchange, Finished, OtherHandshake, ChangeCipherSpec, ApplicationData, WarningAlert, FatalAlert, CloseNotify};
 
 #define C_ExpectServerHello 0
 #define C_ExpectCertificate 1
 #define C_ExpectServerHelloDone 2
-#define C_ExpectChangeCipherSpec 3
-#define C_ExpectFinished 4
-#define C_Established 5
+#define C_ExpectServerHelloDoneAfterRequest 3
+#define C_ExpectChangeCipherSpec 4
+#define C_ExpectFinished 5
+#define C_Established 6
 #define S_ExpectClientHello 0
 #define S_ExpectClientKeyExchange 1
 #define S_ExpectChangeCipherSpec 2
@@ -53,6 +54,7 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectServerHello && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == ServerHello -> tainted = tainted || !ok; if :: fate == GO -> st = C_ExpectCertificate :: else -> skip fi
   :: st == C_ExpectServerHello && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHello && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -66,6 +68,7 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectCertificate && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == Certificate -> if :: !ok -> out[nout] = FatalAlert; outv[nout] = 42; nout++; fate = FAIL; :: else -> skip fi; if :: fate == GO -> st = C_ExpectServerHelloDone :: else -> skip fi
+  :: st == C_ExpectCertificate && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -79,6 +82,7 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectServerHelloDone && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDone && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDone && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDone && m == CertificateRequest -> tainted = tainted || !ok; if :: fate == GO -> st = C_ExpectServerHelloDoneAfterRequest :: else -> skip fi
   :: st == C_ExpectServerHelloDone && m == ServerHelloDone -> tainted = tainted || !ok; out[nout] = ClientKeyExchange; outv[nout] = 1; nout++; out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; if :: fate == GO -> st = C_ExpectChangeCipherSpec :: else -> skip fi
   :: st == C_ExpectServerHelloDone && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDone && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -88,10 +92,25 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectServerHelloDone && m == WarningAlert -> skip
   :: st == C_ExpectServerHelloDone && m == FatalAlert -> fate = PEER_FAILED
   :: st == C_ExpectServerHelloDone && m == CloseNotify -> fate = CLOSED
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == HelloRequest -> skip
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == ServerHelloDone -> tainted = tainted || !ok; out[nout] = Certificate; outv[nout] = 1; nout++; out[nout] = ClientKeyExchange; outv[nout] = 1; nout++; out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; if :: fate == GO -> st = C_ExpectChangeCipherSpec :: else -> skip fi
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == ApplicationData -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == WarningAlert -> skip
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == FatalAlert -> fate = PEER_FAILED
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == CloseNotify -> fate = CLOSED
   :: st == C_ExpectChangeCipherSpec && m == HelloRequest -> skip
   :: st == C_ExpectChangeCipherSpec && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectChangeCipherSpec && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -105,6 +124,7 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectFinished && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectFinished && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == Finished -> if :: !ok -> out[nout] = FatalAlert; outv[nout] = 20; nout++; fate = FAIL; :: ok && tainted -> out[nout] = FatalAlert; outv[nout] = 51; nout++; fate = FAIL; :: else -> skip fi; if :: fate == GO -> st = C_Established :: else -> skip fi
@@ -118,6 +138,7 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_Established && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_Established && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -139,6 +160,7 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_ExpectClientHello && m == ClientHello -> tainted = tainted || !ok; out[nout] = ServerHello; outv[nout] = 1; nout++; out[nout] = Certificate; outv[nout] = 1; nout++; out[nout] = ServerHelloDone; outv[nout] = 1; nout++; if :: fate == GO -> st = S_ExpectClientKeyExchange :: else -> skip fi
   :: st == S_ExpectClientHello && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectClientHello && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -152,6 +174,7 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_ExpectClientKeyExchange && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectClientKeyExchange && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; if :: fate == GO -> st = S_ExpectChangeCipherSpec :: else -> skip fi
   :: st == S_ExpectClientKeyExchange && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -165,6 +188,7 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_ExpectChangeCipherSpec && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectChangeCipherSpec && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -178,6 +202,7 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_ExpectFinished && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectFinished && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == Finished -> if :: pms_bad || !ok -> out[nout] = FatalAlert; outv[nout] = 20; nout++; fate = FAIL; :: !pms_bad && ok && tainted -> out[nout] = FatalAlert; outv[nout] = 51; nout++; fate = FAIL; :: else -> out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; fi; if :: fate == GO -> st = S_Established :: else -> skip fi
@@ -191,6 +216,7 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_Established && m == ClientHello -> out[nout] = WarningAlert; outv[nout] = 100; nout++; skip
   :: st == S_Established && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_Established && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -205,7 +231,7 @@ inline s_step(st, m, ok, tainted, pms_bad) {
 
 proctype Client() {
   byte st = C_ExpectServerHello; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;
-  mtype out[3]; byte outv[3]; byte nout; byte fate; byte i;
+  mtype out[4]; byte outv[4]; byte nout; byte fate; byte i;
   from_client!ClientHello,1;
 RECV:
   atomic {
@@ -244,7 +270,7 @@ done:
 
 proctype Server() {
   byte st = S_ExpectClientHello; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;
-  mtype out[3]; byte outv[3]; byte nout; byte fate; byte i;
+  mtype out[4]; byte outv[4]; byte nout; byte fate; byte i;
 RECV:
   atomic {
   to_server?m,ok;
@@ -310,7 +336,7 @@ end:
 #ifndef HONEST
   :: atomic { holding && held_to_server -> to_server!held,held_v; holding = 0; held = 0; held_v = 0 }
   :: atomic { holding && !held_to_server -> to_client!held,held_v; holding = 0; held = 0; held_v = 0 }
-  :: atomic { tampered < MAX_TAMPER -> tampered++; if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = ServerHelloDone :: m = ClientKeyExchange :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
+  :: atomic { tampered < MAX_TAMPER -> tampered++; if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = CertificateRequest :: m = ServerHelloDone :: m = ClientKeyExchange :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
      if :: to_server!m,0 :: to_client!m,0 fi; m = 0 }
 #endif
   od
@@ -322,10 +348,10 @@ end:
    (genuine for copy A, made up for copy B). */
 proctype NoOracle() {
   byte a = S_ExpectClientHello, b = S_ExpectClientHello; bool ta = 0, tb = 0, pa = 0, pb = 0;
-  mtype out[3], oa[3]; byte outv[3], va[3]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;
+  mtype out[4], oa[4]; byte outv[4], va[4]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;
   do
   :: i < NO_ORACLE_DEPTH ->
-     if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = ServerHelloDone :: m = ClientKeyExchange :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
+     if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = CertificateRequest :: m = ServerHelloDone :: m = ClientKeyExchange :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
      if :: ok = 1 :: ok = 0 fi;
      if :: m == ClientKeyExchange -> oka = 1; okb = 0 :: else -> oka = ok; okb = ok fi;
      if :: a == S_ExpectFinished && m == Finished -> break :: else -> skip fi;

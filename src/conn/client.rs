@@ -2,12 +2,18 @@
 //!
 //! ```text
 //!   ClientHello        -->
-//!                      <--  ServerHello, Certificate, ServerHelloDone
+//!                      <--  ServerHello, Certificate,
+//!                           CertificateRequest*, ServerHelloDone
+//!   Certificate*
 //!   ClientKeyExchange
 //!   [ChangeCipherSpec]
 //!   Finished           -->
 //!                      <--  [ChangeCipherSpec], Finished
 //! ```
+//!
+//! `*`: only when the server asks. The client has no certificate of its own, so
+//! it answers a CertificateRequest with an empty Certificate and sends no
+//! CertificateVerify; the server decides whether to go on.
 
 use std::sync::Arc;
 
@@ -66,9 +72,13 @@ pub struct Client {
 impl sealed::Sealed for Client {}
 
 enum State {
-    ExpectServerHello { client_random: [u8; 32] },
+    ExpectServerHello {
+        client_random: [u8; 32],
+    },
     ExpectCertificate(Negotiated),
     ExpectServerHelloDone(Negotiated, Box<dyn RsaPublicKey>),
+    /// A CertificateRequest came: the client owes an (empty) Certificate.
+    ExpectServerHelloDoneAfterRequest(Negotiated, Box<dyn RsaPublicKey>),
     ExpectChangeCipherSpec(Keyed),
     ExpectFinished(Keyed),
     Established,
@@ -222,12 +232,32 @@ impl Role for Client {
                 neg.chain = chain;
                 State::ExpectServerHelloDone(neg, key)
             }
+            // RFC 5246 §7.4.4: a non-anonymous server may request a certificate,
+            // once, right after its Certificate (no ServerKeyExchange with RSA).
+            // The request goes into the transcript whatever it asks for: its
+            // contents are advisory and this client has nothing to offer.
+            (
+                State::ExpectServerHelloDone(neg, key),
+                Input::Handshake(HandshakeMessage::CertificateRequest(_), raw),
+            ) => {
+                core.transcript.extend_from_slice(raw);
+                State::ExpectServerHelloDoneAfterRequest(neg, key)
+            }
             (
                 State::ExpectServerHelloDone(neg, key),
                 Input::Handshake(HandshakeMessage::ServerHelloDone, raw),
             ) => {
                 core.transcript.extend_from_slice(raw);
-                State::ExpectChangeCipherSpec(client_flight(core, neg, key.as_ref())?)
+                let keyed = client_flight(core, neg, key.as_ref(), false)?;
+                State::ExpectChangeCipherSpec(keyed)
+            }
+            (
+                State::ExpectServerHelloDoneAfterRequest(neg, key),
+                Input::Handshake(HandshakeMessage::ServerHelloDone, raw),
+            ) => {
+                core.transcript.extend_from_slice(raw);
+                let keyed = client_flight(core, neg, key.as_ref(), true)?;
+                State::ExpectChangeCipherSpec(keyed)
             }
             (State::ExpectChangeCipherSpec(mut keyed), Input::ChangeCipherSpec) => {
                 if let Some(key) = keyed.server_key.take() {
@@ -278,6 +308,9 @@ impl State {
             Self::ExpectServerHello { .. } => TableState::ExpectServerHello,
             Self::ExpectCertificate(_) => TableState::ExpectCertificate,
             Self::ExpectServerHelloDone(..) => TableState::ExpectServerHelloDone,
+            Self::ExpectServerHelloDoneAfterRequest(..) => {
+                TableState::ExpectServerHelloDoneAfterRequest
+            }
             Self::ExpectChangeCipherSpec(_) => TableState::ExpectChangeCipherSpec,
             Self::ExpectFinished(_) => TableState::ExpectFinished,
             Self::Established => TableState::Established,
@@ -441,11 +474,13 @@ impl Client {
     }
 }
 
-/// ClientKeyExchange, ChangeCipherSpec and Finished.
+/// Certificate (if one was requested), ClientKeyExchange, ChangeCipherSpec and
+/// Finished.
 fn client_flight(
     core: &mut Core,
     neg: Negotiated,
     server_key: &dyn RsaPublicKey,
+    certificate_requested: bool,
 ) -> Result<Keyed, Error> {
     // RFC 5246 §7.4.7.1: client_version (the version offered) ‖ 46 random bytes.
     let mut premaster = Zeroizing::new([0u8; SECRET_LEN]);
@@ -456,7 +491,19 @@ fn client_flight(
         // NSS key log: "RSA <first 8 bytes of the encrypted premaster> <premaster>".
         log.log("RSA", head, &premaster[..]);
     }
-    core.send_handshake(&[&HandshakeMessage::ClientKeyExchange(encrypted)])?;
+    let key_exchange = HandshakeMessage::ClientKeyExchange(encrypted);
+    match certificate_requested {
+        // RFC 5246 §7.4.6: a client that was asked MUST send a Certificate; with
+        // no suitable certificate (this client has none) its certificate_list is
+        // empty. It comes first (§7.3) and enters the transcript, hence the EMS
+        // session hash below (RFC 7627 §3: up to ClientKeyExchange). §7.4.8:
+        // without a certificate there is no CertificateVerify.
+        true => {
+            let empty_certificate = HandshakeMessage::Certificate(Vec::new());
+            core.send_handshake(&[&empty_certificate, &key_exchange])?
+        }
+        false => core.send_handshake(&[&key_exchange])?,
+    }
 
     let provider = core.provider.clone();
     let master = match neg.ems {

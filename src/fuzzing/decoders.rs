@@ -93,6 +93,30 @@ pub fn certificate(body: &[u8]) {
     }
 }
 
+/// A CertificateRequest body: what decodes has every vector within its RFC
+/// 5246 §7.4.4 bounds (and re-encodes to the input, as every message must).
+pub fn certificate_request(body: &[u8]) {
+    let Some(HandshakeMessage::CertificateRequest(cr)) =
+        message(HandshakeType::CERTIFICATE_REQUEST, body)
+    else {
+        return;
+    };
+    assert!(
+        (1..=0xff).contains(&cr.certificate_types.len()),
+        "certificate_types<1..2^8-1>"
+    );
+    assert!(
+        (1..=0x7fff).contains(&cr.signature_schemes.len()),
+        "supported_signature_algorithms<2..2^16-2>"
+    );
+    for dn in &cr.certificate_authorities {
+        assert!(
+            (1..=0xffff).contains(&dn.len()),
+            "DistinguishedName<1..2^16-1>"
+        );
+    }
+}
+
 /// A ClientKeyExchange body. A decoded premaster ciphertext also goes through
 /// the server's constant-time PKCS#1 v1.5 check, with the transparent rsa2048
 /// key (RSA is the identity), and must agree with a plain reference check.

@@ -220,3 +220,19 @@ wire_enum! {
         RSA_PSS_RSAE_SHA512 = 0x0806,
     }
 }
+
+wire_enum! {
+    /// ClientCertificateType in a CertificateRequest (RFC 5246 §7.4.4, RFC 8422 §5.5).
+    ClientCertificateType(u8) {
+        /// rsa_sign
+        RSA_SIGN = 1,
+        /// dss_sign
+        DSS_SIGN = 2,
+        /// rsa_fixed_dh
+        RSA_FIXED_DH = 3,
+        /// dss_fixed_dh
+        DSS_FIXED_DH = 4,
+        /// ecdsa_sign
+        ECDSA_SIGN = 64,
+    }
+}

@@ -2,7 +2,10 @@
 
 use crate::codec::{LenPrefix, Reader, put_prefixed, put_u16, put_u24};
 use crate::error::Error;
-use crate::msgs::enums::{CipherSuite, Compression, ExtensionType, HandshakeType, ProtocolVersion};
+use crate::msgs::enums::{
+    CipherSuite, ClientCertificateType, Compression, ExtensionType, HandshakeType, ProtocolVersion,
+    SignatureScheme,
+};
 use crate::msgs::extensions::{self, Extension, Hello, decode_extensions, encode_extensions};
 
 /// Length of the handshake message header: type (1) and length (3).
@@ -136,6 +139,71 @@ impl ServerHello {
     }
 }
 
+/// CertificateRequest (RFC 5246 §7.4.4). The client only reads it to know it
+/// must answer with a Certificate; the contents are advisory, so the
+/// distinguished names stay raw DER.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificateRequest {
+    /// certificate_types, in the server's preference order.
+    pub certificate_types: Vec<ClientCertificateType>,
+    /// supported_signature_algorithms.
+    pub signature_schemes: Vec<SignatureScheme>,
+    /// certificate_authorities: DER DistinguishedNames, not parsed.
+    pub certificate_authorities: Vec<Vec<u8>>,
+}
+
+impl CertificateRequest {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, Error> {
+        // RFC 5246 §7.4.4: ClientCertificateType certificate_types<1..2^8-1>.
+        let certificate_types = r
+            .vec_u8(1, 0xff, "certificate_types")?
+            .iter()
+            .map(|&t| ClientCertificateType(t))
+            .collect();
+        // SignatureAndHashAlgorithm supported_signature_algorithms<2..2^16-2>:
+        // whole two-byte pairs only.
+        let schemes = r.vec_u16(2, 0xfffe, "supported_signature_algorithms")?;
+        if schemes.len() % 2 != 0 {
+            return Err(Error::Decode(
+                "supported_signature_algorithms has odd length",
+            ));
+        }
+        let mut sr = Reader::new(schemes);
+        let mut signature_schemes = Vec::with_capacity(schemes.len() / 2);
+        while !sr.is_empty() {
+            signature_schemes.push(SignatureScheme(sr.u16("signature scheme")?));
+        }
+        // DistinguishedName certificate_authorities<0..2^16-1>, each
+        // opaque DistinguishedName<1..2^16-1>.
+        let mut cas = r.sub_u16(0, 0xffff, "certificate_authorities")?;
+        let mut certificate_authorities = Vec::new();
+        while !cas.is_empty() {
+            certificate_authorities.push(cas.vec_u16(1, 0xffff, "distinguished name")?.to_vec());
+        }
+        Ok(Self {
+            certificate_types,
+            signature_schemes,
+            certificate_authorities,
+        })
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_prefixed(out, LenPrefix::U8, |out| {
+            out.extend(self.certificate_types.iter().map(|t| t.0));
+        });
+        put_prefixed(out, LenPrefix::U16, |out| {
+            for s in &self.signature_schemes {
+                put_u16(out, s.0);
+            }
+        });
+        put_prefixed(out, LenPrefix::U16, |out| {
+            for dn in &self.certificate_authorities {
+                put_prefixed(out, LenPrefix::U16, |out| out.extend_from_slice(dn));
+            }
+        });
+    }
+}
+
 /// A handshake message, decoded by type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HandshakeMessage {
@@ -147,6 +215,8 @@ pub enum HandshakeMessage {
     ServerHello(ServerHello),
     /// Certificate (§7.4.2): the chain, leaf first.
     Certificate(Vec<Vec<u8>>),
+    /// CertificateRequest (§7.4.4).
+    CertificateRequest(CertificateRequest),
     /// ServerHelloDone (§7.4.5), empty.
     ServerHelloDone,
     /// ClientKeyExchange for RSA (§7.4.7.1): the encrypted premaster secret.
@@ -165,6 +235,7 @@ impl HandshakeMessage {
             Self::ClientHello(_) => HandshakeType::CLIENT_HELLO,
             Self::ServerHello(_) => HandshakeType::SERVER_HELLO,
             Self::Certificate(_) => HandshakeType::CERTIFICATE,
+            Self::CertificateRequest(_) => HandshakeType::CERTIFICATE_REQUEST,
             Self::ServerHelloDone => HandshakeType::SERVER_HELLO_DONE,
             Self::ClientKeyExchange(_) => HandshakeType::CLIENT_KEY_EXCHANGE,
             Self::Finished(_) => HandshakeType::FINISHED,
@@ -197,6 +268,9 @@ impl HandshakeMessage {
                 }
                 Self::Certificate(certs)
             }
+            HandshakeType::CERTIFICATE_REQUEST => {
+                Self::CertificateRequest(CertificateRequest::decode(&mut r)?)
+            }
             HandshakeType::SERVER_HELLO_DONE => Self::ServerHelloDone,
             HandshakeType::CLIENT_KEY_EXCHANGE => {
                 // §7.4.7.1: EncryptedPreMasterSecret is a public-key-encrypted<0..2^16-1>.
@@ -218,6 +292,7 @@ impl HandshakeMessage {
             Self::HelloRequest | Self::ServerHelloDone => {}
             Self::ClientHello(ch) => ch.encode(out),
             Self::ServerHello(sh) => sh.encode(out),
+            Self::CertificateRequest(cr) => cr.encode(out),
             Self::Certificate(certs) => put_prefixed(out, LenPrefix::U24, |out| {
                 for c in certs {
                     put_u24(out, c.len());
