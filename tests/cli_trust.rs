@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use harness::{Out, Peer, free_port, require};
+use harness::{Out, Peer, openssl_s_server, require, rsatls_connect};
 
 const STEP: Duration = Duration::from_secs(20);
 
@@ -67,30 +67,8 @@ fn openssl_certificate(dir: &Path, file: &str, usage: &str) -> PathBuf {
 
 /// `openssl s_server` for one connection with `cert` and the rsa2048 key.
 fn s_server(cert: &Path) -> (Peer, SocketAddr) {
-    let mut last = String::new();
-    // The port is free when chosen but could be taken before s_server binds it.
-    for _ in 0..5 {
-        let port = free_port();
-        let mut cmd = Command::new("openssl");
-        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
-            .args(["-naccept", "1", "-tls1_2", "-cipher", "AES128-GCM-SHA256"])
-            .args(["-cert", path_str(cert), "-key", &data("rsa2048.key.pem")]);
-        let mut peer = Peer::spawn("openssl s_server", &mut cmd);
-        match peer.try_wait_for(Out::Stdout, "ACCEPT", STEP) {
-            Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
-            Err(e) => {
-                peer.wait_exit(STEP);
-                last = format!("{e}\n{}", peer.report());
-            }
-        }
-    }
-    panic!("openssl s_server did not start\n{last}");
-}
-
-fn rsatls_connect(args: &[&str]) -> Peer {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsatls"));
-    cmd.arg("connect").args(args);
-    Peer::spawn(format!("rsatls connect {}", args.join(" ")), &mut cmd)
+    let key = data("rsa2048.key.pem");
+    openssl_s_server("AES128-GCM-SHA256", path_str(cert), &key, &[], &[])
 }
 
 /// Whether `text` names keyEncipherment, however it is spelled or spaced.

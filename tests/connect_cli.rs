@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use harness::{Out, Peer, RsatlsServer, free_port, require};
+use harness::{Out, Peer, RsatlsServer, openssl_s_server, require};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
@@ -499,28 +499,12 @@ fn no_ems_conf() -> PathBuf {
 
 /// `openssl s_server` for one connection with the committed rsa2048 key.
 fn s_server(cipher: &str, conf: Option<&PathBuf>) -> (Peer, SocketAddr) {
-    require("openssl", &["version"]);
-    let mut last = String::new();
-    for _ in 0..5 {
-        let port = free_port();
-        let mut cmd = Command::new("openssl");
-        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
-            .args(["-naccept", "1", "-tls1_2", "-cipher", cipher])
-            .args(["-cert", &data("rsa2048.cert.pem")])
-            .args(["-key", &data("rsa2048.key.pem")]);
-        if let Some(conf) = conf {
-            cmd.env("OPENSSL_CONF", conf);
-        }
-        let mut peer = Peer::spawn(format!("openssl s_server -cipher {cipher}"), &mut cmd);
-        match peer.try_wait_for(Out::Stdout, "ACCEPT", STEP) {
-            Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
-            Err(e) => {
-                peer.wait_exit(STEP);
-                last = format!("{e}\n{}", peer.report());
-            }
-        }
-    }
-    panic!("openssl s_server did not start\n{last}");
+    let (cert, key) = (data("rsa2048.cert.pem"), data("rsa2048.key.pem"));
+    let env: Vec<_> = conf
+        .map(|c| ("OPENSSL_CONF", c.as_os_str()))
+        .into_iter()
+        .collect();
+    openssl_s_server(cipher, &cert, &key, &[], &env)
 }
 
 /// A server without EMS: refused by default with a message pointing at

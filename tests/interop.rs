@@ -14,9 +14,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use harness::{Out, Peer, RsatlsServer, free_port, require};
+use harness::{Out, Peer, RsatlsServer, free_port, openssl_s_server, require, rsatls_connect};
 
 /// The suites rsatls speaks: OpenSSL's name, the IANA name rsatls prints.
 const SUITES: [(&str, &str); 2] = [
@@ -324,44 +324,8 @@ fn s_server(cipher: &str) -> (Peer, SocketAddr) {
 
 /// As [`s_server`], with `extra` arguments.
 fn s_server_with(cipher: &str, extra: &[&str]) -> (Peer, SocketAddr) {
-    need_openssl();
-    let mut last = String::new();
-    // The port is free when chosen but could be taken before s_server binds it.
-    for _ in 0..5 {
-        let port = free_port();
-        let mut cmd = Command::new("openssl");
-        cmd.args([
-            "s_server",
-            "-accept",
-            &format!("127.0.0.1:{port}"),
-            "-naccept",
-            "1",
-        ])
-        .args([
-            "-cert",
-            &data("rsa2048.cert.pem"),
-            "-key",
-            &data("rsa2048.key.pem"),
-        ])
-        .args(["-tls1_2", "-cipher", cipher])
-        .args(extra);
-        let name = format!("openssl s_server -cipher {cipher} {}", extra.join(" "));
-        let mut peer = Peer::spawn(name, &mut cmd);
-        match peer.try_wait_for(Out::Stdout, "ACCEPT", STEP) {
-            Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
-            Err(e) => {
-                peer.wait_exit(STEP);
-                last = format!("{e}\n{}", peer.report());
-            }
-        }
-    }
-    panic!("openssl s_server did not start\n{last}");
-}
-
-fn rsatls_connect(args: &[&str]) -> Peer {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsatls"));
-    cmd.arg("connect").args(args);
-    Peer::spawn(format!("rsatls connect {}", args.join(" ")), &mut cmd)
+    let (cert, key) = (data("rsa2048.cert.pem"), data("rsa2048.key.pem"));
+    openssl_s_server(cipher, &cert, &key, extra, &[])
 }
 
 /// rsatls connect ↔ s_server: the handshake completes with `suite` and EMS,
@@ -497,8 +461,19 @@ fn gnutls_serv() -> (Peer, SocketAddr) {
             &data("rsa2048.key.pem"),
         ]);
         let mut peer = Peer::spawn("gnutls-serv --echo", &mut cmd);
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         match peer.try_wait_for(Out::Stderr, "listening on IPv4", STEP) {
-            Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
+            Ok(_) => {
+                // gnutls-serv says it listens once the socket is bound, a moment
+                // before listen(2): a client in between is refused. Wait until a
+                // connection is accepted (gnutls-serv drops that probe and serves on).
+                let deadline = Instant::now() + STEP;
+                while TcpStream::connect(addr).is_err() {
+                    assert!(Instant::now() < deadline, "gnutls-serv never accepted");
+                    thread::sleep(Duration::from_millis(10));
+                }
+                return (peer, addr);
+            }
             Err(e) => {
                 peer.wait_exit(STEP);
                 last = format!("{e}\n{}", peer.report());

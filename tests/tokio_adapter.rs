@@ -15,7 +15,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::{Out, Peer, free_port, require};
+use harness::{Out, Peer, openssl_s_server, require};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use rsatls::suites::{Suite, TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_GCM_SHA384};
@@ -335,25 +335,8 @@ async fn large_writes_echoed_both_suites() {
 /// `openssl s_server` for one connection with the committed rsa2048 key, on a
 /// free loopback port; returns once it printed `ACCEPT`.
 fn s_server(cipher: &str) -> (Peer, SocketAddr) {
-    require("openssl", &["version"]);
-    let mut last = String::new();
-    for _ in 0..5 {
-        let port = free_port();
-        let mut cmd = Command::new("openssl");
-        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
-            .args(["-naccept", "1", "-tls1_2", "-cipher", cipher])
-            .args(["-cert", &data("rsa2048.cert.pem")])
-            .args(["-key", &data("rsa2048.key.pem")]);
-        let mut peer = Peer::spawn(format!("openssl s_server -cipher {cipher}"), &mut cmd);
-        match peer.try_wait_for(Out::Stdout, "ACCEPT", STEP) {
-            Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
-            Err(e) => {
-                peer.wait_exit(STEP);
-                last = format!("{e}\n{}", peer.report());
-            }
-        }
-    }
-    panic!("openssl s_server did not start\n{last}");
+    let (cert, key) = (data("rsa2048.cert.pem"), data("rsa2048.key.pem"));
+    openssl_s_server(cipher, &cert, &key, &[], &[])
 }
 
 /// The adapter's client against s_server, each suite: a line each way, then

@@ -329,6 +329,50 @@ pub(crate) fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// `openssl s_server` for one TLS 1.2 connection with `cipher`, the `cert` and
+/// `key` files and `extra` arguments, on a free loopback port; `env` is added to
+/// its environment. Returns once it printed `ACCEPT`. The port is free when
+/// chosen but could be taken before s_server binds it, so a failed start is
+/// retried on another.
+pub(crate) fn openssl_s_server(
+    cipher: &str,
+    cert: &str,
+    key: &str,
+    extra: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (Peer, SocketAddr) {
+    // Each try: s_server reads its key and prints ACCEPT within this.
+    const STARTUP: Duration = Duration::from_secs(20);
+    require("openssl", &["version"]);
+    let mut last = String::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new("openssl");
+        cmd.args(["s_server", "-accept", &format!("127.0.0.1:{port}")])
+            .args(["-naccept", "1", "-tls1_2", "-cipher", cipher])
+            .args(["-cert", cert, "-key", key])
+            .args(extra)
+            .envs(env.iter().copied());
+        let name = format!("openssl s_server -cipher {cipher} {}", extra.join(" "));
+        let mut peer = Peer::spawn(name, &mut cmd);
+        match peer.try_wait_for(Out::Stdout, "ACCEPT", STARTUP) {
+            Ok(_) => return (peer, SocketAddr::from(([127, 0, 0, 1], port))),
+            Err(e) => {
+                peer.wait_exit(STARTUP);
+                last = format!("{e}\n{}", peer.report());
+            }
+        }
+    }
+    panic!("openssl s_server did not start\n{last}");
+}
+
+/// `rsatls connect ARGS...`, the binary under test.
+pub(crate) fn rsatls_connect(args: &[&str]) -> Peer {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rsatls"));
+    cmd.arg("connect").args(args);
+    Peer::spawn(format!("rsatls connect {}", args.join(" ")), &mut cmd)
+}
+
 /// `rsatls serve` on an OS-chosen loopback port, with its readiness lines read.
 pub(crate) struct RsatlsServer {
     pub(crate) peer: Peer,
