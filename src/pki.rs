@@ -999,10 +999,85 @@ mod tests {
         }
     }
 
+    // The tests below each pin a rule that mutation testing found unobserved.
+
+    #[test]
+    fn other_private_key_labels_are_refused_not_skipped() {
+        // An "EC PRIVATE KEY" (SEC 1) block is a key, just not an RSA one: it is
+        // refused by its label, its body unread, not passed over as text.
+        let ec = b"-----BEGIN EC PRIVATE KEY-----\nMAA=\n-----END EC PRIVATE KEY-----\n";
+        assert_eq!(load_private_key(ec).unwrap_err(), NOT_RSA_KEY);
+        // Beside an RSA key it still makes the input ambiguous.
+        let both = [ec.as_slice(), data!("rsa2048.key.pem")].concat();
+        assert_eq!(load_private_key(&both).unwrap_err(), NOT_RSA_KEY);
+    }
+
+    #[test]
+    fn scrypt_cost_of_exactly_1_gib_is_allowed() {
+        // 128 * 8 * 2^20 bytes is exactly the limit, so the cost check lets it
+        // through. A key length that does not fit AES-256 then makes the scheme
+        // fail before scrypt runs, which keeps the test cheap.
+        let at_limit = scrypt_key_with(|p| {
+            p.cost_parameter = 1 << 20;
+            p.block_size = 8;
+            p.key_length = Some(16);
+        });
+        assert_eq!(
+            load_private_key_with_passphrase(&at_limit, Some(PASSPHRASE)).unwrap_err(),
+            UNSUPPORTED_ENCRYPTION
+        );
+        // One step over the limit is refused by the cost check.
+        let over = scrypt_key_with(|p| {
+            p.cost_parameter = 1 << 20;
+            p.block_size = 9;
+            p.key_length = Some(16);
+        });
+        assert_eq!(
+            load_private_key_with_passphrase(&over, Some(PASSPHRASE)).unwrap_err(),
+            Error::Config("encrypted private key: scrypt parameters need more than 1 GiB")
+        );
+    }
+
+    #[test]
+    fn der_encrypted_key_with_trailing_bytes_is_not_recognised() {
+        // is_encrypted_pkcs8 wants the whole input to be the structure: with a
+        // byte after it, the DER is none of the known key formats.
+        let mut der = data!("rsa2048.key.enc.der").to_vec();
+        der.push(0);
+        let neither = Error::Config("private key is neither PEM nor DER PKCS#8 or PKCS#1");
+        assert_eq!(load_private_key(&der).unwrap_err(), neither);
+        assert_eq!(
+            load_private_key_with_passphrase(&der, Some(PASSPHRASE)).unwrap_err(),
+            neither
+        );
+    }
+
     /// The DER of `rsaEncryption` with NULL parameters, as an AlgorithmIdentifier.
     const RSA_ALG_NULL: &[u8] = &[
         0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
     ];
+
+    /// `RSA_ALG_NULL` with an empty OCTET STRING in place of the NULL.
+    const RSA_ALG_OCTETS: &[u8] = &[
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x04, 0x00,
+    ];
+
+    #[test]
+    fn rsa_parameters_other_than_null_are_refused() {
+        // PKCS#8: the same key with an OCTET STRING as parameters.
+        let der = data!("rsa2048.key.der");
+        assert_eq!(&der[7..22], RSA_ALG_NULL);
+        let odd = [&der[..7], RSA_ALG_OCTETS, &der[22..]].concat();
+        assert_eq!(load_private_key(&odd).unwrap_err(), BAD_PKCS8);
+        // The certificate's key: the same change.
+        let cert = data!("rsa2048.cert.der");
+        let key = rsa_key_from_certificate(cert).unwrap();
+        let odd = with_spki(cert, RSA_ALG_OCTETS, &key.modulus, &key.exponent);
+        assert_eq!(
+            rsa_key_from_certificate(&odd),
+            Err(CertificateError::Malformed)
+        );
+    }
 
     /// A DER TLV with a definite length (short or two-byte long form).
     fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
@@ -1065,6 +1140,15 @@ mod tests {
                 Err(CertificateError::Malformed)
             );
         }
+    }
+
+    #[test]
+    fn a_pin_listed_twice_still_matches() {
+        let a = parse_pins(expected_pin("rsa2048")).unwrap()[0];
+        let b = parse_pins(expected_pin("rsa3072")).unwrap()[0];
+        assert!(a.matches_any(&[a, a]));
+        assert!(a.matches_any(&[a, b, a]));
+        assert!(!a.matches_any(&[b, b]));
     }
 
     #[test]
