@@ -357,6 +357,24 @@ fn flush_reaches_the_transport() {
 }
 
 #[test]
+fn one_write_is_flushed_to_the_transport_once() {
+    // The records of one write go out together: the transport is flushed for
+    // what the connection had queued and once after the records, not per record.
+    const LEN: usize = 100_000;
+    let (mut client, server) = connected(|mut s| {
+        s.handshake().unwrap();
+        let mut got = vec![0; LEN];
+        s.read_exact(&mut got).unwrap();
+        got
+    });
+    client.handshake().unwrap();
+    let before = client.get_ref().flushes;
+    assert_eq!(client.write(&data(LEN)).unwrap(), LEN);
+    assert!(client.get_ref().flushes - before <= 2, "flushed per record");
+    assert_eq!(server.join().unwrap(), data(LEN));
+}
+
+#[test]
 fn tls_error_finds_only_rsatls_errors() {
     let plain = io::Error::other("not TLS");
     assert_eq!(tls_error(&plain), None);
