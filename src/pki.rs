@@ -320,8 +320,10 @@ pub fn rsa_key_from_certificate(cert_der: &[u8]) -> Result<RsaPublicKeyInfo, Cer
     let key_der = spki.subject_public_key.as_bytes().ok_or(Malformed)?;
     let key = pkcs1::RsaPublicKeyRef::from_der(key_der).map_err(|_| Malformed)?;
     let (modulus, exponent) = (key.modulus.as_bytes(), key.public_exponent.as_bytes());
-    // A zero modulus or exponent is no key at all.
-    if modulus.is_empty() || exponent.is_empty() {
+    // A zero modulus or exponent is no key at all. DER gives zero as a single
+    // zero byte (leading zeros are stripped, but one digit remains).
+    let is_zero = |v: &[u8]| v.iter().all(|&b| b == 0);
+    if is_zero(modulus) || is_zero(exponent) {
         return Err(Malformed);
     }
     Ok(RsaPublicKeyInfo {
@@ -995,6 +997,158 @@ mod tests {
                 "{input:?} was accepted"
             );
         }
+    }
+
+    // The tests below each pin a rule that mutation testing found unobserved.
+
+    #[test]
+    fn other_private_key_labels_are_refused_not_skipped() {
+        // An "EC PRIVATE KEY" (SEC 1) block is a key, just not an RSA one: it is
+        // refused by its label, its body unread, not passed over as text.
+        let ec = b"-----BEGIN EC PRIVATE KEY-----\nMAA=\n-----END EC PRIVATE KEY-----\n";
+        assert_eq!(load_private_key(ec).unwrap_err(), NOT_RSA_KEY);
+        // Beside an RSA key it still makes the input ambiguous.
+        let both = [ec.as_slice(), data!("rsa2048.key.pem")].concat();
+        assert_eq!(load_private_key(&both).unwrap_err(), NOT_RSA_KEY);
+    }
+
+    #[test]
+    fn scrypt_cost_of_exactly_1_gib_is_allowed() {
+        // 128 * 8 * 2^20 bytes is exactly the limit, so the cost check lets it
+        // through. A key length that does not fit AES-256 then makes the scheme
+        // fail before scrypt runs, which keeps the test cheap.
+        let at_limit = scrypt_key_with(|p| {
+            p.cost_parameter = 1 << 20;
+            p.block_size = 8;
+            p.key_length = Some(16);
+        });
+        assert_eq!(
+            load_private_key_with_passphrase(&at_limit, Some(PASSPHRASE)).unwrap_err(),
+            UNSUPPORTED_ENCRYPTION
+        );
+        // One step over the limit is refused by the cost check.
+        let over = scrypt_key_with(|p| {
+            p.cost_parameter = 1 << 20;
+            p.block_size = 9;
+            p.key_length = Some(16);
+        });
+        assert_eq!(
+            load_private_key_with_passphrase(&over, Some(PASSPHRASE)).unwrap_err(),
+            Error::Config("encrypted private key: scrypt parameters need more than 1 GiB")
+        );
+    }
+
+    #[test]
+    fn der_encrypted_key_with_trailing_bytes_is_not_recognised() {
+        // is_encrypted_pkcs8 wants the whole input to be the structure: with a
+        // byte after it, the DER is none of the known key formats.
+        let mut der = data!("rsa2048.key.enc.der").to_vec();
+        der.push(0);
+        let neither = Error::Config("private key is neither PEM nor DER PKCS#8 or PKCS#1");
+        assert_eq!(load_private_key(&der).unwrap_err(), neither);
+        assert_eq!(
+            load_private_key_with_passphrase(&der, Some(PASSPHRASE)).unwrap_err(),
+            neither
+        );
+    }
+
+    /// The DER of `rsaEncryption` with NULL parameters, as an AlgorithmIdentifier.
+    const RSA_ALG_NULL: &[u8] = &[
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+
+    /// `RSA_ALG_NULL` with an empty OCTET STRING in place of the NULL.
+    const RSA_ALG_OCTETS: &[u8] = &[
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x04, 0x00,
+    ];
+
+    #[test]
+    fn rsa_parameters_other_than_null_are_refused() {
+        // PKCS#8: the same key with an OCTET STRING as parameters.
+        let der = data!("rsa2048.key.der");
+        assert_eq!(&der[7..22], RSA_ALG_NULL);
+        let odd = [&der[..7], RSA_ALG_OCTETS, &der[22..]].concat();
+        assert_eq!(load_private_key(&odd).unwrap_err(), BAD_PKCS8);
+        // The certificate's key: the same change.
+        let cert = data!("rsa2048.cert.der");
+        let key = rsa_key_from_certificate(cert).unwrap();
+        let odd = with_spki(cert, RSA_ALG_OCTETS, &key.modulus, &key.exponent);
+        assert_eq!(
+            rsa_key_from_certificate(&odd),
+            Err(CertificateError::Malformed)
+        );
+    }
+
+    /// A DER TLV with a definite length (short or two-byte long form).
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let len = content.len();
+        let mut out = vec![tag];
+        match len {
+            0..0x80 => out.push(len as u8),
+            0x80..0x100 => out.extend([0x81, len as u8]),
+            _ => out.extend([0x82, (len >> 8) as u8, len as u8]),
+        }
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// The header length and content length of the DER TLV at the start of `der`.
+    fn tlv_header(der: &[u8]) -> (usize, usize) {
+        match der[1] {
+            n if n < 0x80 => (2, usize::from(n)),
+            0x81 => (3, usize::from(der[2])),
+            0x82 => (4, usize::from(der[2]) << 8 | usize::from(der[3])),
+            other => panic!("length form {other:#x}"),
+        }
+    }
+
+    /// `cert` with its SubjectPublicKeyInfo rebuilt from an AlgorithmIdentifier
+    /// and an RSA modulus and exponent given as INTEGER contents (the signature
+    /// no longer matches; it is not checked here).
+    fn with_spki(cert: &[u8], alg: &[u8], modulus: &[u8], exponent: &[u8]) -> Vec<u8> {
+        let as_int = |v: &[u8]| {
+            let pad = v.first().is_some_and(|b| b & 0x80 != 0);
+            tlv(0x02, &[if pad { &[0][..] } else { &[] }, v].concat())
+        };
+        let key = tlv(0x30, &[as_int(modulus), as_int(exponent)].concat());
+        let bits = tlv(0x03, &[&[0][..], &key].concat());
+        let spki = tlv(0x30, &[alg, &bits].concat());
+        let old = rsa_key_from_certificate(cert).unwrap().spki_der;
+        let (outer, _) = tlv_header(cert);
+        let (inner, tbs_len) = tlv_header(&cert[outer..]);
+        let tbs = &cert[outer + inner..outer + inner + tbs_len];
+        let at = tbs.windows(old.len()).position(|w| w == old).unwrap();
+        let new_tbs = [&tbs[..at], &spki, &tbs[at + old.len()..]].concat();
+        let rest = &cert[outer + inner + tbs_len..];
+        tlv(0x30, &[tlv(0x30, &new_tbs).as_slice(), rest].concat())
+    }
+
+    #[test]
+    fn zero_modulus_or_exponent_is_no_key() {
+        let cert = data!("rsa2048.cert.der");
+        let key = rsa_key_from_certificate(cert).unwrap();
+        // The rebuild is faithful: the same key gives the same certificate.
+        assert_eq!(
+            with_spki(cert, RSA_ALG_NULL, &key.modulus, &key.exponent),
+            cert
+        );
+        let zero_exponent = with_spki(cert, RSA_ALG_NULL, &key.modulus, &[0]);
+        let zero_modulus = with_spki(cert, RSA_ALG_NULL, &[0], &key.exponent);
+        for bad in [zero_exponent, zero_modulus] {
+            assert_eq!(
+                rsa_key_from_certificate(&bad),
+                Err(CertificateError::Malformed)
+            );
+        }
+    }
+
+    #[test]
+    fn a_pin_listed_twice_still_matches() {
+        let a = parse_pins(expected_pin("rsa2048")).unwrap()[0];
+        let b = parse_pins(expected_pin("rsa3072")).unwrap()[0];
+        assert!(a.matches_any(&[a, a]));
+        assert!(a.matches_any(&[a, b, a]));
+        assert!(!a.matches_any(&[b, b]));
     }
 
     #[test]

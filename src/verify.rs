@@ -293,3 +293,80 @@ fn trim_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
     &bytes[start..]
 }
+
+#[cfg(test)]
+mod tests {
+    //! Rules that mutation testing found unobserved; the certificates are
+    //! tests/data/verify's (see its make.sh).
+    use super::*;
+
+    macro_rules! cert {
+        ($name:literal) => {
+            include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/verify/",
+                $name
+            ))
+            .to_vec()
+        };
+    }
+
+    /// 2027-01-01, inside every test certificate's validity period.
+    fn now() -> UnixTime {
+        UnixTime::since_unix_epoch(core::time::Duration::from_secs(1_798_761_600))
+    }
+
+    fn chain_result(anchor: Vec<u8>, chain: &[Vec<u8>]) -> Result<(), Error> {
+        let provider = crate::crypto::default_provider();
+        verify_server_chain(
+            provider.as_ref(),
+            &[anchor],
+            chain,
+            Some("localhost"),
+            now(),
+        )
+    }
+
+    #[test]
+    fn a_version_1_leaf_is_unsupported() {
+        let v1 = cert!("v1.cert.der");
+        assert!(!parses_as_end_entity(&v1));
+        assert!(parses_as_end_entity(&cert!("leaf-by-ca2048.cert.der")));
+        assert_eq!(
+            chain_result(v1.clone(), &[v1]),
+            Err(Error::BadCertificate(CertificateError::Unsupported))
+        );
+    }
+
+    #[test]
+    fn a_leaf_that_is_not_der_is_malformed() {
+        // Not parsed before webpki's EndEntityCert: its BadDer is the reason.
+        let leaf = cert!("leaf-by-ca2048.cert.der");
+        for bad in [b"garbage".to_vec(), leaf[..leaf.len() - 1].to_vec()] {
+            assert_eq!(
+                chain_result(cert!("ca2048.cert.der"), &[bad]),
+                Err(Error::BadCertificate(CertificateError::Malformed))
+            );
+        }
+    }
+
+    #[test]
+    fn the_key_size_floor_applies_to_issuers() {
+        // The same leaf key and extensions, issued by a 2048-bit CA and by a
+        // 2047-bit one (a modulus whose top byte is not full).
+        assert_eq!(
+            chain_result(
+                cert!("ca2048.cert.der"),
+                &[cert!("leaf-by-ca2048.cert.der")]
+            ),
+            Ok(())
+        );
+        assert!(
+            chain_result(
+                cert!("ca2047.cert.der"),
+                &[cert!("leaf-by-ca2047.cert.der")]
+            )
+            .is_err()
+        );
+    }
+}
