@@ -739,7 +739,9 @@ async fn fatal_alert_linger_drops_at_most_256_kib() {
                 break;
             }
         }
-        let err = server.await.unwrap().err().expect("accept fails");
+        let Err(err) = server.await.unwrap() else {
+            panic!("accept succeeded after a bad record header");
+        };
         assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
         let seen = seen.lock().unwrap();
         assert_eq!(seen.shutdowns, 1, "write side shut after the alert");
@@ -759,7 +761,9 @@ async fn fatal_alert_linger_stops_at_the_peers_eof() {
     bounded(STEP, "linger to EOF", async {
         let (mut peer, server, seen) = bad_header_alert().await;
         peer.shutdown().await.unwrap();
-        let err = server.await.unwrap().err().expect("accept fails");
+        let Err(err) = server.await.unwrap() else {
+            panic!("accept succeeded after a bad record header");
+        };
         assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
         let mut rest = Vec::new();
         peer.read_to_end(&mut rest).await.unwrap();
