@@ -774,3 +774,80 @@ async fn fatal_alert_linger_stops_at_the_peers_eof() {
     })
     .await;
 }
+
+/// Streams made with `TlsStream::new` (no handshake yet) run it on their first
+/// write (client) and first read (server).
+#[tokio::test]
+async fn first_write_and_first_read_run_the_handshake() {
+    bounded(STEP, "lazy handshake", async {
+        let (c, s) = tokio::io::duplex(1 << 16);
+        let conn = rsatls::ClientConnection::new_at(
+            client_config(&TLS_RSA_WITH_AES_256_GCM_SHA384),
+            Some("localhost"),
+            rsatls::UnixTime::now(),
+            rng(1),
+        )
+        .unwrap();
+        let mut client = TlsStream::new(conn, c, Timeouts::NONE);
+        let mut server = TlsStream::new(
+            rsatls::ServerConnection::new(server_config(), rng(2)),
+            s,
+            Timeouts::NONE,
+        );
+        assert!(!client.conn().is_established());
+        let (wrote, read) = tokio::join!(
+            async {
+                client.write_all(b"first").await?;
+                client.flush().await
+            },
+            async {
+                let mut got = [0u8; 5];
+                server.read_exact(&mut got).await.map(|_| got)
+            },
+        );
+        wrote.expect("client write");
+        assert_eq!(&read.expect("server read"), b"first");
+        assert!(client.conn().is_established() && server.conn().is_established());
+    })
+    .await;
+}
+
+/// `flush` returns only once every byte is on the transport: a record larger
+/// than the transport's buffer is written in part by `write`, and the rest by
+/// `flush` as the peer reads.
+#[tokio::test]
+async fn flush_waits_until_the_transport_took_everything() {
+    bounded(STEP, "flush", async {
+        let (c, s) = tokio::io::duplex(4096);
+        let (tap, seen) = Tap::new(c);
+        let (client, server) = tokio::join!(
+            connect(
+                client_config(&TLS_RSA_WITH_AES_128_GCM_SHA256),
+                Some("localhost"),
+                tap,
+                rng(1),
+                Timeouts::NONE,
+            ),
+            accept(server_config(), s, rng(2), Timeouts::NONE),
+        );
+        let (mut client, mut server) = (client.unwrap(), server.unwrap());
+        seen.lock().unwrap().written.clear();
+        let peer = tokio::spawn(async move {
+            let mut got = vec![0u8; 16 * 1024];
+            server.read_exact(&mut got).await.map(|_| got)
+        });
+        let payload = [0x5au8; 16 * 1024];
+        let taken = client.write(&payload).await.expect("write");
+        assert_eq!(taken, payload.len(), "one whole record taken");
+        assert!(
+            seen.lock().unwrap().written.len() < 5 + 16 * 1024,
+            "the transport took the record at once: this test needs a smaller pipe"
+        );
+        client.flush().await.expect("flush");
+        // Header, 8-byte explicit nonce, data, 16-byte tag.
+        assert_eq!(seen.lock().unwrap().written.len(), 5 + 8 + 16 * 1024 + 16);
+        let got = peer.await.unwrap().expect("peer read");
+        assert!(got == payload, "the peer received other bytes");
+    })
+    .await;
+}
