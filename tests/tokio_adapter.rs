@@ -852,3 +852,72 @@ async fn flush_waits_until_the_transport_took_everything() {
     })
     .await;
 }
+
+/// A transport whose `shutdown` does nothing: the peer's close_notify arrives
+/// but its end stays open (no end-of-file).
+struct NoFin<IO>(IO);
+
+impl<IO: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for NoFin<IO> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<IO: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for NoFin<IO> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// The peer's close_notify alone ends our reads cleanly: its transport may
+/// stay open (RFC 5246 §7.2.1 does not ask it to close).
+#[tokio::test]
+async fn close_notify_ends_reads_without_a_transport_eof() {
+    bounded(STEP, "close_notify without FIN", async {
+        let (c, s) = tokio::io::duplex(1 << 16);
+        let (client, server) = tokio::join!(
+            connect(
+                client_config(&TLS_RSA_WITH_AES_128_GCM_SHA256),
+                Some("localhost"),
+                NoFin(c),
+                rng(1),
+                Timeouts::NONE,
+            ),
+            accept(server_config(), s, rng(2), Timeouts::NONE),
+        );
+        let (mut client, mut server) = (client.unwrap(), server.unwrap());
+        client.write_all(b"bye").await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        server
+            .read_to_end(&mut got)
+            .await
+            .expect("a clean end at close_notify");
+        assert_eq!(got, b"bye");
+        // The client's end of the pipe is still open here.
+        drop(client);
+    })
+    .await;
+}
