@@ -921,3 +921,20 @@ async fn close_notify_ends_reads_without_a_transport_eof() {
     })
     .await;
 }
+
+/// A record read in two parts: a small read, then a large buffer that gets
+/// exactly the rest.
+#[tokio::test]
+async fn a_record_read_in_two_parts() {
+    bounded(STEP, "two reads", async {
+        let (mut client, mut server) = established(SUITES[0], Timeouts::NONE, Timeouts::NONE).await;
+        client.write_all(b"0123456789").await.unwrap();
+        let mut head = [0u8; 4];
+        server.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"0123");
+        let mut rest = [0u8; 100];
+        let n = server.read(&mut rest).await.unwrap();
+        assert_eq!(&rest[..n], b"456789");
+    })
+    .await;
+}
