@@ -537,3 +537,404 @@ async fn pump_ends_when_the_peer_closes_first() {
     let rest = bounded(STEP, "peer", peer).await.unwrap();
     assert_eq!(rest.expect("the peer saw our close_notify").len(), 0);
 }
+
+/// `timeouts()` reports what the stream was made with, on both sides.
+#[tokio::test]
+async fn timeouts_reports_the_configured_limits() {
+    let client = Timeouts {
+        handshake: Some(Duration::from_secs(13)),
+        idle: Some(Duration::from_secs(17)),
+    };
+    let (c, s) = bounded(
+        STEP,
+        "handshake",
+        established(SUITES[0], client, Timeouts::NONE),
+    )
+    .await;
+    assert_eq!(c.timeouts(), client);
+    assert_eq!(s.timeouts(), Timeouts::NONE);
+}
+
+// ---------------------------------------------------------------------------
+// What the adapter does to its transport, seen through a tap
+// ---------------------------------------------------------------------------
+
+/// What a [`Tap`] saw, shared with the test after the stream is gone.
+#[derive(Default)]
+struct Seen {
+    /// Every byte written to the transport, in order.
+    written: Vec<u8>,
+    /// Bytes returned by reads.
+    read: usize,
+    /// Reads that returned end-of-file.
+    eof_reads: usize,
+    /// Calls to `poll_shutdown`.
+    shutdowns: usize,
+}
+
+/// A transport that records what the adapter does to it.
+struct Tap<IO> {
+    io: IO,
+    seen: Arc<std::sync::Mutex<Seen>>,
+}
+
+impl<IO> Tap<IO> {
+    fn new(io: IO) -> (Self, Arc<std::sync::Mutex<Seen>>) {
+        let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+        (
+            Self {
+                io,
+                seen: Arc::clone(&seen),
+            },
+            seen,
+        )
+    }
+}
+
+impl<IO: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Tap<IO> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = std::pin::Pin::new(&mut self.io).poll_read(cx, buf);
+        if let std::task::Poll::Ready(Ok(())) = poll {
+            let n = buf.filled().len() - before;
+            let mut seen = self.seen.lock().unwrap();
+            seen.read += n;
+            if n == 0 {
+                seen.eof_reads += 1;
+            }
+        }
+        poll
+    }
+}
+
+impl<IO: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for Tap<IO> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let poll = std::pin::Pin::new(&mut self.io).poll_write(cx, data);
+        if let std::task::Poll::Ready(Ok(n)) = poll {
+            self.seen
+                .lock()
+                .unwrap()
+                .written
+                .extend_from_slice(&data[..n]);
+        }
+        poll
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.seen.lock().unwrap().shutdowns += 1;
+        std::pin::Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+/// The (content type, length) of each record in `wire`, which must hold whole
+/// records.
+fn records(wire: &[u8]) -> Vec<(u8, usize)> {
+    let mut out = Vec::new();
+    let mut rest = wire;
+    while !rest.is_empty() {
+        assert!(rest.len() >= 5, "a cut record header");
+        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        assert!(rest.len() >= 5 + len, "a cut record");
+        out.push((rest[0], len));
+        rest = &rest[5 + len..];
+    }
+    out
+}
+
+/// `pump` reads its input a full record at a time (so 64 KiB go out as four
+/// maximum-size records, not as many small ones) and counts what it sent.
+#[tokio::test]
+async fn pump_sends_full_records_and_counts_them() {
+    bounded(STEP, "pump", async {
+        let (c, s) = tokio::io::duplex(1 << 16);
+        let (tap, seen) = Tap::new(c);
+        let (client, server) = tokio::join!(
+            connect(
+                client_config(&TLS_RSA_WITH_AES_128_GCM_SHA256),
+                Some("localhost"),
+                tap,
+                rng(1),
+                Timeouts::default(),
+            ),
+            accept(server_config(), s, rng(2), Timeouts::default()),
+        );
+        let (mut client, mut server) = (client.unwrap(), server.unwrap());
+        seen.lock().unwrap().written.clear();
+        let peer = tokio::spawn(async move {
+            let mut got = Vec::new();
+            server.read_to_end(&mut got).await?;
+            server.shutdown().await?;
+            Ok::<_, std::io::Error>(got)
+        });
+        let payload: Vec<u8> = (0..64 * 1024).map(|i| (i * 7 + i / 251) as u8).collect();
+        let (sent, received) = rsatls::tokio::pump(&mut client, &payload[..], tokio::io::sink())
+            .await
+            .expect("pump");
+        assert_eq!((sent, received), (payload.len() as u64, 0));
+        let got = peer.await.unwrap().expect("peer");
+        assert!(got == payload, "the peer received other bytes");
+        // 2^14 bytes of data, an 8-byte explicit nonce and a 16-byte tag.
+        let full = 16 * 1024 + 8 + 16;
+        let wire = records(&seen.lock().unwrap().written);
+        let data: Vec<usize> = wire
+            .iter()
+            .filter(|(kind, _)| *kind == 23)
+            .map(|(_, len)| *len)
+            .collect();
+        assert_eq!(data, [full; 4], "application data records");
+        assert_eq!(wire.last().map(|r| r.0), Some(21), "close_notify last");
+    })
+    .await;
+}
+
+/// A failed `accept` over a tap
+/// on one end of an in-memory pipe, the peer on the other.
+async fn bad_header_alert() -> (
+    tokio::io::DuplexStream,
+    tokio::task::JoinHandle<std::io::Result<TlsStream<Server, Tap<tokio::io::DuplexStream>>>>,
+    Arc<std::sync::Mutex<Seen>>,
+) {
+    let (mut peer, s) = tokio::io::duplex(1 << 16);
+    let (tap, seen) = Tap::new(s);
+    let server = tokio::spawn(accept(server_config(), tap, rng(2), Timeouts::NONE));
+    // More than 2^14 + 2048 bytes announced: record_overflow.
+    peer.write_all(&[0x16, 0x03, 0x03, 0xff, 0xff])
+        .await
+        .unwrap();
+    let mut alert = [0u8; 7];
+    peer.read_exact(&mut alert).await.unwrap();
+    assert_eq!(alert, [21, 3, 3, 0, 2, 2, 22], "fatal record_overflow");
+    (peer, server, seen)
+}
+
+/// The linger's byte budget: after its alert the adapter shuts its write side
+/// and drops exactly 256 KiB of a peer that keeps sending (without closing),
+/// then gives up and reports the error.
+#[tokio::test]
+async fn fatal_alert_linger_drops_at_most_256_kib() {
+    bounded(STEP, "linger budget", async {
+        let (mut peer, server, seen) = bad_header_alert().await;
+        let chunk = [0x41u8; 16 * 1024];
+        // A megabyte, unless the adapter stops reading (and closes) first.
+        for _ in 0..64 {
+            if peer.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let Err(err) = server.await.unwrap() else {
+            panic!("accept succeeded after a bad record header");
+        };
+        assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.shutdowns, 1, "write side shut after the alert");
+        assert_eq!(
+            seen.read,
+            5 + 256 * 1024,
+            "the record header, then the linger budget"
+        );
+    })
+    .await;
+}
+
+/// The linger ends at the peer's end-of-file: one read sees it and the error
+/// is reported (no spinning on a closed transport until the time limit).
+#[tokio::test]
+async fn fatal_alert_linger_stops_at_the_peers_eof() {
+    bounded(STEP, "linger to EOF", async {
+        let (mut peer, server, seen) = bad_header_alert().await;
+        peer.shutdown().await.unwrap();
+        let Err(err) = server.await.unwrap() else {
+            panic!("accept succeeded after a bad record header");
+        };
+        assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
+        let mut rest = Vec::new();
+        peer.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.shutdowns, 1, "write side shut after the alert");
+        assert_eq!(seen.eof_reads, 1, "reads after the peer's EOF");
+    })
+    .await;
+}
+
+/// Streams made with `TlsStream::new` (no handshake yet) run it on their first
+/// write (client) and first read (server).
+#[tokio::test]
+async fn first_write_and_first_read_run_the_handshake() {
+    bounded(STEP, "lazy handshake", async {
+        let (c, s) = tokio::io::duplex(1 << 16);
+        let conn = rsatls::ClientConnection::new_at(
+            client_config(&TLS_RSA_WITH_AES_256_GCM_SHA384),
+            Some("localhost"),
+            rsatls::UnixTime::now(),
+            rng(1),
+        )
+        .unwrap();
+        let mut client = TlsStream::new(conn, c, Timeouts::NONE);
+        let mut server = TlsStream::new(
+            rsatls::ServerConnection::new(server_config(), rng(2)),
+            s,
+            Timeouts::NONE,
+        );
+        assert!(!client.conn().is_established());
+        // try_join: a failed write ends the test at once (the read would wait).
+        let ((), read) = tokio::try_join!(
+            async {
+                client.write_all(b"first").await?;
+                client.flush().await
+            },
+            async {
+                let mut got = [0u8; 5];
+                server.read_exact(&mut got).await.map(|_| got)
+            },
+        )
+        .expect("client write and server read");
+        assert_eq!(&read, b"first");
+        assert!(client.conn().is_established() && server.conn().is_established());
+    })
+    .await;
+}
+
+/// `flush` returns only once every byte is on the transport: a record larger
+/// than the transport's buffer is written in part by `write`, and the rest by
+/// `flush` as the peer reads.
+#[tokio::test]
+async fn flush_waits_until_the_transport_took_everything() {
+    bounded(STEP, "flush", async {
+        let (c, s) = tokio::io::duplex(4096);
+        let (tap, seen) = Tap::new(c);
+        let (client, server) = tokio::join!(
+            connect(
+                client_config(&TLS_RSA_WITH_AES_128_GCM_SHA256),
+                Some("localhost"),
+                tap,
+                rng(1),
+                Timeouts::NONE,
+            ),
+            accept(server_config(), s, rng(2), Timeouts::NONE),
+        );
+        let (mut client, mut server) = (client.unwrap(), server.unwrap());
+        seen.lock().unwrap().written.clear();
+        let peer = tokio::spawn(async move {
+            let mut got = vec![0u8; 16 * 1024];
+            server.read_exact(&mut got).await.map(|_| got)
+        });
+        let payload = [0x5au8; 16 * 1024];
+        let taken = client.write(&payload).await.expect("write");
+        assert_eq!(taken, payload.len(), "one whole record taken");
+        assert!(
+            seen.lock().unwrap().written.len() < 5 + 16 * 1024,
+            "the transport took the record at once: this test needs a smaller pipe"
+        );
+        client.flush().await.expect("flush");
+        // Header, 8-byte explicit nonce, data, 16-byte tag.
+        assert_eq!(seen.lock().unwrap().written.len(), 5 + 8 + 16 * 1024 + 16);
+        let got = peer.await.unwrap().expect("peer read");
+        assert!(got == payload, "the peer received other bytes");
+    })
+    .await;
+}
+
+/// A transport whose `shutdown` does nothing: the peer's close_notify arrives
+/// but its end stays open (no end-of-file).
+struct NoFin<IO>(IO);
+
+impl<IO: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for NoFin<IO> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl<IO: tokio::io::AsyncWrite + Unpin> tokio::io::AsyncWrite for NoFin<IO> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, data)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+/// The peer's close_notify alone ends our reads cleanly: its transport may
+/// stay open (RFC 5246 §7.2.1 does not ask it to close).
+#[tokio::test]
+async fn close_notify_ends_reads_without_a_transport_eof() {
+    bounded(STEP, "close_notify without FIN", async {
+        let (c, s) = tokio::io::duplex(1 << 16);
+        let (client, server) = tokio::join!(
+            connect(
+                client_config(&TLS_RSA_WITH_AES_128_GCM_SHA256),
+                Some("localhost"),
+                NoFin(c),
+                rng(1),
+                Timeouts::NONE,
+            ),
+            accept(server_config(), s, rng(2), Timeouts::NONE),
+        );
+        let (mut client, mut server) = (client.unwrap(), server.unwrap());
+        client.write_all(b"bye").await.unwrap();
+        client.shutdown().await.unwrap();
+        let mut got = Vec::new();
+        server
+            .read_to_end(&mut got)
+            .await
+            .expect("a clean end at close_notify");
+        assert_eq!(got, b"bye");
+        // The client's end of the pipe is still open here.
+        drop(client);
+    })
+    .await;
+}
+
+/// A record read in two parts: a small read, then a large buffer that gets
+/// exactly the rest.
+#[tokio::test]
+async fn a_record_read_in_two_parts() {
+    bounded(STEP, "two reads", async {
+        let (mut client, mut server) = established(SUITES[0], Timeouts::NONE, Timeouts::NONE).await;
+        client.write_all(b"0123456789").await.unwrap();
+        let mut head = [0u8; 4];
+        server.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head, b"0123");
+        let mut rest = [0u8; 100];
+        let n = server.read(&mut rest).await.unwrap();
+        assert_eq!(&rest[..n], b"456789");
+    })
+    .await;
+}
