@@ -181,6 +181,27 @@ pub struct ServerConfig {
     pub(crate) common: Common,
     /// The default first, then the others in the order they were added.
     pub(crate) certs: Vec<CertifiedKey>,
+    /// Client authentication (mutual TLS), if the server asks for certificates.
+    pub(crate) client_auth: Option<ClientAuth>,
+}
+
+/// Whether a server that asks for client certificates insists on one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuthMode {
+    /// A client that sends no certificate is refused with handshake_failure.
+    Required,
+    /// A client may answer with an empty Certificate and go on unauthenticated;
+    /// a certificate that is sent must still validate.
+    Optional,
+}
+
+/// A server's client-authentication policy: the trust anchors client chains
+/// must lead to, and whether a certificate is required.
+#[derive(Debug)]
+pub(crate) struct ClientAuth {
+    /// Trust anchors, DER certificates (the ones that parse as anchors).
+    pub(crate) roots: Vec<Vec<u8>>,
+    pub(crate) mode: ClientAuthMode,
 }
 
 /// A certificate chain (leaf first) and the private key of its leaf.
@@ -241,6 +262,7 @@ impl ServerConfig {
         Ok(Self {
             common: Common::new(provider),
             certs: vec![default],
+            client_auth: None,
         })
     }
 
@@ -272,6 +294,33 @@ impl ServerConfig {
             return Err(Error::Config("leaf certificate does not parse as X.509 v3"));
         }
         self.certs.push(added);
+        Ok(self)
+    }
+
+    /// Asks clients for a certificate (mutual TLS) and validates the chain a
+    /// client sends to one of `roots` (DER certificates), at the time given to
+    /// [`crate::ServerConnection::new_at`]: the leaf must allow clientAuth if it
+    /// has an extendedKeyUsage, allow digitalSignature if it has a keyUsage,
+    /// and hold an RSA key of 2048 to 8192 bits; the client must then prove it
+    /// holds the key with a CertificateVerify (RFC 5246 §7.4.8).
+    ///
+    /// A connection made with [`crate::ServerConnection::new`] has no time to
+    /// validate chains at, so with client authentication on it fails at the
+    /// ClientHello.
+    ///
+    /// # Errors
+    /// [`Error::Config`] if no certificate of `roots` parses as a trust anchor.
+    pub fn with_client_auth(
+        mut self,
+        roots: Vec<Vec<u8>>,
+        mode: ClientAuthMode,
+    ) -> Result<Self, Error> {
+        if !roots.iter().any(|r| verify::parses_as_trust_anchor(r)) {
+            return Err(Error::Config(
+                "no client CA certificate parses as a trust anchor",
+            ));
+        }
+        self.client_auth = Some(ClientAuth { roots, mode });
         Ok(self)
     }
 
@@ -331,6 +380,8 @@ pub enum ServerAuth {
 pub struct ClientConfig {
     pub(crate) common: Common,
     pub(crate) auth: ServerAuth,
+    /// The client's own certificate chain and key, sent when a server asks.
+    pub(crate) client_cert: Option<CertifiedKey>,
 }
 
 impl ClientConfig {
@@ -339,7 +390,28 @@ impl ClientConfig {
         Self {
             common: Common::new(provider),
             auth,
+            client_cert: None,
         }
+    }
+
+    /// Gives the client a certificate chain (leaf first) and the leaf's RSA
+    /// key, sent when a server asks for a certificate (RFC 5246 §7.4.4) with
+    /// rsa_sign among its certificate types and a signature algorithm the
+    /// client can use; otherwise the client answers with an empty Certificate.
+    /// The client proves it holds the key with a CertificateVerify, preferring
+    /// RSA-PSS, then PKCS#1 v1.5, with SHA-256 or stronger.
+    ///
+    /// # Errors
+    /// [`Error::Config`] as for [`ServerConfig::new`]: the key must be RSA of
+    /// at least 2048 bits and match the leaf.
+    pub fn with_client_certificate(
+        mut self,
+        chain: Vec<Vec<u8>>,
+        key: &PrivateKeyFile,
+    ) -> Result<Self, Error> {
+        let certified = CertifiedKey::new(self.common.provider.as_ref(), chain, key)?;
+        self.client_cert = Some(certified);
+        Ok(self)
     }
 
     common_setters!();

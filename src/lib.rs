@@ -26,6 +26,7 @@ pub mod msgs;
 pub mod pki;
 mod record;
 mod rsa_kx;
+mod sig;
 pub mod state_table;
 pub mod stream;
 pub mod suites;
@@ -34,7 +35,8 @@ pub mod tokio;
 mod verify;
 
 pub use config::{
-    ClientConfig, DEFAULT_MAX_HANDSHAKE_SIZE, KeyLog, ServerAuth, ServerConfig, key_log_line,
+    ClientAuthMode, ClientConfig, DEFAULT_MAX_HANDSHAKE_SIZE, KeyLog, ServerAuth, ServerConfig,
+    key_log_line,
 };
 pub use conn::{
     Client, ClientConnection, Connection, Endpoint, Event, HandshakeInfo, MAX_EMPTY_RUN,

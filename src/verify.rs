@@ -169,6 +169,11 @@ pub(crate) fn leaf_is_valid_for_dns_name(leaf: &[u8], name: &str) -> bool {
     })
 }
 
+/// Whether `cert` is a certificate webpki can use as a trust anchor.
+pub(crate) fn parses_as_trust_anchor(cert: &[u8]) -> bool {
+    webpki::anchor_from_trusted_cert(&CertificateDer::from(cert)).is_ok()
+}
+
 /// Whether `leaf` is a certificate webpki can check names against.
 pub(crate) fn parses_as_end_entity(leaf: &[u8]) -> bool {
     EndEntityCert::try_from(&CertificateDer::from(leaf)).is_ok()

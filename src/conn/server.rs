@@ -15,6 +15,7 @@ use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 
 use super::{Connection, Core, HandshakeInfo, Input, Role, sealed};
+use crate::UnixTime;
 use crate::config::ServerConfig;
 use crate::error::{Error, Misbehavior};
 use crate::key_schedule::{FinishedLabel, MasterSecret, SECRET_LEN};
@@ -32,6 +33,9 @@ use crate::suites::Suite;
 pub struct Server {
     config: Arc<ServerConfig>,
     state: State,
+    /// The time client certificate chains are validated at, as the caller gave
+    /// it ([`ServerConnection::new_at`](super::ServerConnection::new_at)).
+    now: Option<UnixTime>,
 }
 
 impl sealed::Sealed for Server {}
@@ -71,14 +75,37 @@ struct Keyed {
 
 impl Connection<Server> {
     /// A new server connection that draws every random byte from `rng`.
+    ///
+    /// This connection has no notion of time: with client authentication
+    /// ([`ServerConfig::with_client_auth`]) it cannot validate client chains,
+    /// so it fails at the ClientHello; use [`new_at`](Self::new_at).
     pub fn new(config: Arc<ServerConfig>, rng: impl CryptoRng + Send + 'static) -> Self {
-        let mut core = Core::new(&config.common, Box::new(rng));
+        Self::start(config, None, Box::new(rng))
+    }
+
+    /// As [`new`](Self::new), with the current time, which the engine never
+    /// reads itself: client certificate chains are validated at `now`.
+    pub fn new_at(
+        config: Arc<ServerConfig>,
+        now: UnixTime,
+        rng: impl CryptoRng + Send + 'static,
+    ) -> Self {
+        Self::start(config, Some(now), Box::new(rng))
+    }
+
+    fn start(
+        config: Arc<ServerConfig>,
+        now: Option<UnixTime>,
+        rng: Box<dyn CryptoRng + Send>,
+    ) -> Self {
+        let mut core = Core::new(&config.common, rng);
         core.lenient_record_version = true;
         Self::from_parts(
             core,
             Server {
                 config,
                 state: State::ExpectClientHello,
+                now,
             },
         )
     }
