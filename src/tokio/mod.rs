@@ -126,7 +126,10 @@ where
 
 /// Runs a server handshake over `io` and returns the established stream.
 ///
-/// `rng` is the connection's only source of randomness.
+/// `rng` is the connection's only source of randomness. As in [`connect`], the
+/// adapter reads the clock here and passes it to [`ServerConnection::new_at`],
+/// which validates client certificate chains at it (mutual TLS, see
+/// [`ServerConfig::with_client_auth`]).
 pub async fn accept<IO>(
     config: Arc<ServerConfig>,
     io: IO,
@@ -136,7 +139,8 @@ pub async fn accept<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let conn = ServerConnection::new(config, rng);
+    let now = crate::UnixTime::now();
+    let conn = ServerConnection::new_at(config, now, rng);
     let mut tls = TlsStream::new(conn, io, timeouts);
     tls.handshake().await?;
     Ok(tls)
