@@ -29,6 +29,7 @@ USAGE:
     rsatls serve [--listen ADDR] [--cert FILE --key FILE] [--http] [--allow-no-ems]
                  [--key-pass-env NAME | --key-pass-file PATH] [--keylog FILE]
                  [--max-connections N] [--handshake-timeout SECS] [--idle-timeout SECS]
+                 [--client-ca FILE [--client-auth required|optional]]
         Serves TLS 1.2 on ADDR (default 127.0.0.1:4433; port 0 picks one).
         Prints `listening on ADDR` and `pin sha256//BASE64` on stdout once ready.
         Without --cert/--key, uses a fresh 2048-bit key and a self-signed
@@ -42,10 +43,22 @@ USAGE:
         in the kernel's accept queue until one closes. A handshake must finish in
         SECS (default 10) and a connection idle for SECS (default 300) is closed.
         SIGTERM or SIGINT: close_notify to every client, then exit 0.
+        --client-ca FILE (PEM or DER, one or more CA certificates) asks every
+        client for a certificate (mutual TLS) and checks it: the chain must lead
+        to a CA of FILE and be valid now, the leaf must allow clientAuth (if it
+        has an extendedKeyUsage) and digitalSignature (if it has a keyUsage) and
+        hold an RSA key of 2048 bits or more, and the client must prove it holds
+        the key (CertificateVerify: RSA-PSS or PKCS#1 v1.5 with SHA-256, -384 or
+        -512). --client-auth required (the default) refuses a client without a
+        certificate (handshake_failure); optional lets it in unauthenticated. A
+        certificate that is sent and fails the checks is refused either way.
+        Each connection logs the client's subject on stderr; with --http the
+        page shows it.
 
     rsatls connect HOST:PORT (--pin sha256//BASE64[;...] | --cafile FILE)
                    [--servername NAME] [--alpn PROTO[,PROTO...]] [--keylog FILE]
                    [--allow-no-ems] [--handshake-timeout SECS] [--idle-timeout SECS]
+                   [--cert FILE --key FILE [--key-pass-env NAME | --key-pass-file PATH]]
         Like `openssl s_client -quiet`: stdin is sent, received data goes to
         stdout, both at once and in bounded memory; at stdin EOF sends
         close_notify and reads until the peer closes.
@@ -60,8 +73,14 @@ USAGE:
         7627; reported as extended_master_secret=false). The TCP connection and
         the handshake must finish in SECS (default 10); with --idle-timeout, a
         session where no byte moves either way for SECS ends (exit 1).
+        --cert FILE --key FILE: a client certificate (chain, leaf first) and its
+        RSA key (2048 bits or more), sent when the server asks for one and
+        offers a signature algorithm the key can sign with (RSA-PSS, then
+        PKCS#1 v1.5, with SHA-256 or stronger); otherwise the client answers
+        with no certificate. The server's list of acceptable CAs is advisory.
         Once connected, prints on stderr one line:
         `rsatls: connected: SUITE extended_master_secret=BOOL alpn PROTO|- pin sha256//BASE64 subject SUBJECT`
+        with --cert, after the alpn field: `client_certificate=sent|empty|not-requested`
 
     rsatls keygen --out DIR [--bits N] [--san NAME]... [--days N] [--force]
         Writes a new RSA key (N bits, 2048 to 8192, default 2048) to DIR/key.pem

@@ -11,8 +11,8 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use rsatls::ServerConfig;
 use rsatls::tokio::{Timeouts, TlsStream};
+use rsatls::{ClientAuthMode, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -39,6 +39,9 @@ struct Service {
     config: Arc<ServerConfig>,
     timeouts: Timeouts,
     http: bool,
+    /// Client certificates are asked for (`--client-ca`): each connection logs
+    /// the client's subject, or that it sent none.
+    client_auth: bool,
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
@@ -50,6 +53,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let keys = a.values("--key")?;
     let http = a.flag("--http");
     let allow_no_ems = a.flag("--allow-no-ems");
+    let client_ca = a.value("--client-ca")?;
+    let client_auth = a.value("--client-auth")?;
     let key_pass = keyfiles::passphrase_from_args(&mut a)?;
     let key_log = super::keylog::from_args(&mut a)?;
     let max_connections = number(&mut a, "--max-connections", DEFAULT_MAX_CONNECTIONS)?;
@@ -69,6 +74,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
             "--max-connections and the timeouts must be at least 1".into(),
         ));
     }
+    let client_auth = client_auth_mode(client_ca.is_some(), client_auth.as_deref())?;
+    // Read before any key is generated, so that a wrong file is reported at once.
+    let client_roots = match &client_ca {
+        Some(file) => Some(keyfiles::load_certificates(file).map_err(|e| match e {
+            Failure::Input(msg) => Failure::Input(format!("--client-ca {msg}")),
+            other => other,
+        })?),
+        None => None,
+    };
     let provider = rsatls::crypto::default_provider();
     if certs.len() != keys.len() {
         return Err(Failure::Usage(
@@ -104,6 +118,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     if let Some(key_log) = key_log {
         config = config.with_key_log(key_log);
     }
+    if let (Some(roots), Some(mode), Some(file)) = (client_roots, client_auth, &client_ca) {
+        config = config
+            .with_client_auth(roots, mode)
+            .map_err(|e| Failure::Input(format!("--client-ca {file}: {e}")))?;
+    }
     let config = Arc::new(config);
     let spki = rsatls::pki::rsa_key_from_certificate(config.leaf())
         .map_err(|e| Failure::Runtime(format!("certificate: {e}")))?;
@@ -115,6 +134,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
             idle: Some(Duration::from_secs(idle_secs)),
         },
         http,
+        client_auth: client_auth.is_some(),
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -156,6 +176,24 @@ fn check_listen(listen: &str) -> Result<(), Failure> {
         return Err(bad());
     }
     port.parse::<u16>().map(drop).map_err(|_| bad())
+}
+
+/// The client-authentication mode: `--client-auth required|optional` (default
+/// required) when `--client-ca` is given; `--client-auth` alone is a usage
+/// error, since there would be no CA to check certificates against.
+fn client_auth_mode(has_ca: bool, mode: Option<&str>) -> Result<Option<ClientAuthMode>, Failure> {
+    match (has_ca, mode) {
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err(Failure::Usage(
+            "--client-auth needs --client-ca FILE (the CAs client certificates must chain to)"
+                .into(),
+        )),
+        (true, None | Some("required")) => Ok(Some(ClientAuthMode::Required)),
+        (true, Some("optional")) => Ok(Some(ClientAuthMode::Optional)),
+        (true, Some(other)) => Err(Failure::Usage(format!(
+            "--client-auth: `{other}` is not `required` or `optional`"
+        ))),
+    }
 }
 
 /// Parses `--name N`, with a default.
@@ -216,7 +254,7 @@ async fn accept_loop(
                 let service = service.clone();
                 let stopped = stopped.clone();
                 tasks.spawn(async move {
-                    if let Err(e) = serve_one(sock, &service, rng, stopped).await {
+                    if let Err(e) = serve_one(sock, peer, &service, rng, stopped).await {
                         eprintln!("{peer}: {}", describe(&e));
                     }
                     drop(slot);
@@ -279,6 +317,7 @@ fn ephemeral_config(
 /// idle limit passes or the server stops.
 async fn serve_one(
     sock: TcpStream,
+    peer: std::net::SocketAddr,
     service: &Service,
     rng: rand_chacha::ChaCha20Rng,
     mut stopped: watch::Receiver<bool>,
@@ -289,6 +328,10 @@ async fn serve_one(
         // Stopping: a handshake in progress is dropped.
         _ = stopped.wait_for(|stop| *stop) => return Ok(()),
     };
+    if service.client_auth && !service.http {
+        // One line per connection: who the client proved to be.
+        eprintln!("{}: {}", peer, client_identity(tls.conn()));
+    }
     let served = tokio::select! {
         served = async {
             match service.http {
@@ -353,9 +396,10 @@ async fn serve_http(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Resul
             let info = tls.conn().handshake_info().cloned();
             let body = format!(
                 "<!doctype html><title>rsatls</title><h1>Hello from rsatls</h1>\
-                 <p>{} with Extended Master Secret: {}</p>\n",
+                 <p>{} with Extended Master Secret: {}</p>\n<p>{}</p>\n",
                 info.as_ref().map_or("?", |i| i.suite.name),
                 info.as_ref().is_some_and(|i| i.extended_master_secret),
+                html_escape(&client_identity(tls.conn())),
             );
             let response = format!(
                 "{version} 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{}\r\n{body}",
@@ -368,5 +412,81 @@ async fn serve_http(tls: &mut TlsStream<rsatls::Server, TcpStream>) -> io::Resul
                 return Ok(());
             }
         }
+    }
+}
+
+/// "client certificate subject SUBJECT", or "no client certificate": the
+/// subject of the leaf the engine verified (`HandshakeInfo::peer_certificates`
+/// on a server is the client's verified chain, empty when it sent none).
+fn client_identity(conn: &rsatls::ServerConnection) -> String {
+    let leaf = conn
+        .handshake_info()
+        .and_then(|info| info.peer_certificates.first());
+    match leaf {
+        None => "no client certificate".to_string(),
+        Some(leaf) => match rsatls::pki::certificate_subject(leaf) {
+            Some(subject) => format!("client certificate subject {subject}"),
+            None => "client certificate subject -".to_string(),
+        },
+    }
+}
+
+/// Escapes text for an HTML page: a subject is the client's text.
+fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_auth_needs_a_ca_and_defaults_to_required() {
+        assert!(matches!(client_auth_mode(false, None), Ok(None)));
+        assert!(matches!(
+            client_auth_mode(true, None),
+            Ok(Some(ClientAuthMode::Required))
+        ));
+        assert!(matches!(
+            client_auth_mode(true, Some("required")),
+            Ok(Some(ClientAuthMode::Required))
+        ));
+        assert!(matches!(
+            client_auth_mode(true, Some("optional")),
+            Ok(Some(ClientAuthMode::Optional))
+        ));
+        for (has_ca, mode) in [
+            (false, Some("required")),
+            (true, Some("Required")),
+            (true, Some("")),
+        ] {
+            assert!(
+                matches!(client_auth_mode(has_ca, mode), Err(Failure::Usage(_))),
+                "{has_ca} {mode:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn subjects_are_escaped_in_the_page() {
+        assert_eq!(
+            html_escape("CN=<script>a&b\"'</script>"),
+            "CN=&lt;script&gt;a&amp;b&quot;&#39;&lt;/script&gt;"
+        );
+        assert_eq!(
+            html_escape("CN=rsatls test client,O=rsatls"),
+            "CN=rsatls test client,O=rsatls"
+        );
     }
 }
