@@ -29,6 +29,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let handshake_secs = seconds(&mut a, "--handshake-timeout")?;
     let idle_secs = seconds(&mut a, "--idle-timeout")?;
     let key_log = super::keylog::from_args(&mut a)?;
+    let client_cert = a.value("--cert")?;
+    let client_key = a.value("--key")?;
+    let key_pass = keyfiles::passphrase_from_args(&mut a)?;
     let positionals = a.positionals()?;
     let [target] = positionals.as_slice() else {
         return Err(Failure::Usage("connect takes exactly one HOST:PORT".into()));
@@ -41,6 +44,20 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         .parse()
         .map_err(|_| Failure::Usage(format!("bad port in `{target}`")))?;
     let handshake_secs = handshake_secs.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_SECS);
+    let client_cert = match (client_cert, client_key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) if key_pass.is_some() => {
+            return Err(Failure::Usage(
+                "--key-pass-env/--key-pass-file are for the key of --cert/--key".into(),
+            ));
+        }
+        (None, None) => None,
+        _ => {
+            return Err(Failure::Usage(
+                "--cert and --key go together (the client certificate and its key)".into(),
+            ));
+        }
+    };
 
     let provider = rsatls::crypto::default_provider();
     let auth = match (pin, cafile) {
@@ -68,6 +85,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     if let Some(key_log) = key_log {
         config = config.with_key_log(key_log);
     }
+    let has_client_cert = client_cert.is_some();
+    if let Some((cert, key)) = &client_cert {
+        let chain = keyfiles::load_certificates(cert)?;
+        let key_file = keyfiles::load_key(key, key_pass.as_ref())?;
+        config = config
+            .with_client_certificate(chain, &key_file)
+            .map_err(|e| Failure::Input(format!("{cert} with {key}: {e}")))?;
+    }
     let config = Arc::new(config);
     // The clock is read here, by the CLI: the engine never reads time itself.
     let conn = ClientConnection::new_at(
@@ -84,6 +109,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         handshake: Duration::from_secs(handshake_secs),
         idle: idle_secs.map(Duration::from_secs),
         pinned,
+        has_client_cert,
         provider: provider.as_ref(),
     };
 
@@ -119,6 +145,8 @@ struct Session<'a> {
     handshake: Duration,
     idle: Option<Duration>,
     pinned: bool,
+    /// `--cert/--key` were given: the summary says whether the certificate went out.
+    has_client_cert: bool,
     provider: &'a dyn rsatls::crypto::CryptoProvider,
 }
 
@@ -158,6 +186,13 @@ impl Session<'_> {
                 )));
             }
         };
+        let client_certificate = match self.has_client_cert {
+            true => format!(
+                " client_certificate={}",
+                diagnose::client_certificate(tls.get_ref().seen(), tls.get_ref().sent())
+            ),
+            false => String::new(),
+        };
         tls.get_mut().stop_recording();
         let leaf = info.peer_certificates.first();
         let pin = leaf
@@ -173,7 +208,8 @@ impl Session<'_> {
         );
         // Documented in --help; the subject is last because it may hold spaces.
         eprintln!(
-            "rsatls: connected: {} extended_master_secret={} alpn {alpn} pin {pin} subject {subject}",
+            "rsatls: connected: {} extended_master_secret={} alpn {alpn}{client_certificate} \
+             pin {pin} subject {subject}",
             info.suite.name, info.extended_master_secret
         );
         match pump(&mut tls, tokio::io::stdin(), Stdout(tokio::io::stdout())).await {

@@ -21,10 +21,12 @@ use super::wire::handshake_messages;
 const MAX_RECORDED: usize = 128 * 1024;
 
 /// A transport that keeps a copy of the first [`MAX_RECORDED`] bytes it read,
-/// until [`stop_recording`](Self::stop_recording).
+/// and of the first [`MAX_RECORDED`] it wrote, until
+/// [`stop_recording`](Self::stop_recording).
 pub(crate) struct Recorder<IO> {
     io: IO,
     seen: Vec<u8>,
+    sent: Vec<u8>,
     recording: bool,
 }
 
@@ -33,6 +35,7 @@ impl<IO> Recorder<IO> {
         Self {
             io,
             seen: Vec::new(),
+            sent: Vec::new(),
             recording: true,
         }
     }
@@ -42,11 +45,17 @@ impl<IO> Recorder<IO> {
         &self.seen
     }
 
-    /// Stops recording and frees the copy (once the handshake is done: what
+    /// The bytes written so far (at most [`MAX_RECORDED`]).
+    pub(crate) fn sent(&self) -> &[u8] {
+        &self.sent
+    }
+
+    /// Stops recording and frees the copies (once the handshake is done: what
     /// follows is encrypted anyway).
     pub(crate) fn stop_recording(&mut self) {
         self.recording = false;
         self.seen = Vec::new();
+        self.sent = Vec::new();
     }
 }
 
@@ -74,7 +83,13 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Recorder<IO> {
         cx: &mut TaskContext<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, data)
+        let this = self.get_mut();
+        let n = ready!(Pin::new(&mut this.io).poll_write(cx, data))?;
+        if this.recording {
+            let room = MAX_RECORDED.saturating_sub(this.sent.len());
+            this.sent.extend_from_slice(&data[..n.min(room)]);
+        }
+        Poll::Ready(Ok(n))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
@@ -83,6 +98,29 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Recorder<IO> {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
+    }
+}
+
+/// For `connect`'s summary, what became of `--cert`, read from the cleartext
+/// flights (`seen` from the server, `sent` by us): `sent` (our Certificate
+/// carried the chain), `empty` (the server asked, but for nothing our key can
+/// sign, so our Certificate was empty) or `not-requested` (no
+/// CertificateRequest came).
+pub(crate) fn client_certificate(seen: &[u8], sent: &[u8]) -> &'static str {
+    let ours = handshake_messages(sent).into_iter().find_map(|m| match m {
+        HandshakeMessage::Certificate(chain) => Some(chain),
+        _ => None,
+    });
+    match ours {
+        Some(chain) if !chain.is_empty() => "sent",
+        Some(_) => "empty",
+        None if handshake_messages(seen)
+            .iter()
+            .any(|m| matches!(m, HandshakeMessage::CertificateRequest(_))) =>
+        {
+            "empty"
+        }
+        None => "not-requested",
     }
 }
 
@@ -227,5 +265,46 @@ fn quote(seen: &[u8]) -> String {
         let head = &seen[..seen.len().min(16)];
         let hex: String = head.iter().map(|b| format!("{b:02x}")).collect();
         format!("bytes that are not a TLS record ({hex}…)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One plaintext handshake record carrying `messages`.
+    fn record(messages: &[&[u8]]) -> Vec<u8> {
+        let body: Vec<u8> = messages.concat();
+        let mut out = vec![22, 3, 3];
+        out.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Certificate (type 11) with one 3-byte "certificate".
+    const CERTIFICATE: &[u8] = &[11, 0, 0, 9, 0, 0, 6, 0, 0, 3, 1, 2, 3];
+    /// Certificate with an empty list (RFC 5246 §7.4.6).
+    const EMPTY_CERTIFICATE: &[u8] = &[11, 0, 0, 3, 0, 0, 0];
+    /// CertificateRequest (type 13): rsa_sign, rsa_pss_rsae_sha256, no CA names.
+    const CERTIFICATE_REQUEST: &[u8] = &[13, 0, 0, 8, 1, 1, 0, 2, 8, 4, 0, 0];
+    /// A ClientKeyExchange (type 16) with a 2-byte body.
+    const CLIENT_KEY_EXCHANGE: &[u8] = &[16, 0, 0, 4, 0, 2, 9, 9];
+    const CHANGE_CIPHER_SPEC: &[u8] = &[20, 3, 3, 0, 1, 1];
+
+    #[test]
+    fn the_summary_reads_our_certificate_from_the_cleartext_flight() {
+        let asked = record(&[CERTIFICATE_REQUEST]);
+        let mut sent = record(&[CERTIFICATE, CLIENT_KEY_EXCHANGE]);
+        sent.extend_from_slice(CHANGE_CIPHER_SPEC);
+        assert_eq!(client_certificate(&asked, &sent), "sent");
+        let empty = record(&[EMPTY_CERTIFICATE, CLIENT_KEY_EXCHANGE]);
+        assert_eq!(client_certificate(&asked, &empty), "empty");
+        let none = record(&[CLIENT_KEY_EXCHANGE]);
+        assert_eq!(client_certificate(&[], &none), "not-requested");
+        // What follows ChangeCipherSpec is encrypted and never read.
+        let mut late = record(&[CLIENT_KEY_EXCHANGE]);
+        late.extend_from_slice(CHANGE_CIPHER_SPEC);
+        late.extend_from_slice(&record(&[CERTIFICATE]));
+        assert_eq!(client_certificate(&[], &late), "not-requested");
     }
 }
