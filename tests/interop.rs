@@ -449,38 +449,11 @@ fn connect_to_s_server_that_requests_a_client_certificate() {
 /// AES-GCM suites and negotiates Extended Master Secret, so no `--priority`
 /// is given.
 fn gnutls_serv() -> (Peer, SocketAddr) {
-    require("gnutls-serv", &["--version"]);
-    let mut last = String::new();
-    for _ in 0..5 {
-        let port = free_port();
-        let mut cmd = Command::new("gnutls-serv");
-        cmd.args(["--port", &port.to_string(), "--echo"]).args([
-            "--x509certfile",
-            &data("rsa2048.cert.pem"),
-            "--x509keyfile",
-            &data("rsa2048.key.pem"),
-        ]);
-        let mut peer = Peer::spawn("gnutls-serv --echo", &mut cmd);
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        match peer.try_wait_for(Out::Stderr, "listening on IPv4", STEP) {
-            Ok(_) => {
-                // gnutls-serv says it listens once the socket is bound, a moment
-                // before listen(2): a client in between is refused. Wait until a
-                // connection is accepted (gnutls-serv drops that probe and serves on).
-                let deadline = Instant::now() + STEP;
-                while TcpStream::connect(addr).is_err() {
-                    assert!(Instant::now() < deadline, "gnutls-serv never accepted");
-                    thread::sleep(Duration::from_millis(10));
-                }
-                return (peer, addr);
-            }
-            Err(e) => {
-                peer.wait_exit(STEP);
-                last = format!("{e}\n{}", peer.report());
-            }
-        }
-    }
-    panic!("gnutls-serv did not start\n{last}");
+    harness::gnutls_serv(
+        &data("rsa2048.cert.pem"),
+        &data("rsa2048.key.pem"),
+        &["--echo"],
+    )
 }
 
 /// rsatls connect ↔ gnutls-serv (default settings, which ask for a client

@@ -3,7 +3,7 @@
 //! exit, a watchdog, and kill-on-drop.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -364,6 +364,41 @@ pub(crate) fn openssl_s_server(
         }
     }
     panic!("openssl s_server did not start\n{last}");
+}
+
+/// `gnutls-serv --port PORT --x509certfile CERT --x509keyfile KEY EXTRA...` on
+/// a free port. Returns once it accepts connections. (gnutls-serv says it
+/// listens once the socket is bound, a moment before listen(2): a client in
+/// between is refused. So this waits until a probe connection is accepted;
+/// gnutls-serv drops that probe and serves on.)
+pub(crate) fn gnutls_serv(cert: &str, key: &str, extra: &[&str]) -> (Peer, SocketAddr) {
+    const STARTUP: Duration = Duration::from_secs(20);
+    require("gnutls-serv", &["--version"]);
+    let mut last = String::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut cmd = Command::new("gnutls-serv");
+        cmd.args(["--port", &port.to_string()])
+            .args(["--x509certfile", cert, "--x509keyfile", key])
+            .args(extra);
+        let mut peer = Peer::spawn(format!("gnutls-serv {}", extra.join(" ")), &mut cmd);
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        match peer.try_wait_for(Out::Stderr, "listening on IPv4", STARTUP) {
+            Ok(_) => {
+                let deadline = Instant::now() + STARTUP;
+                while TcpStream::connect(addr).is_err() {
+                    assert!(Instant::now() < deadline, "gnutls-serv never accepted");
+                    thread::sleep(Duration::from_millis(10));
+                }
+                return (peer, addr);
+            }
+            Err(e) => {
+                peer.wait_exit(STARTUP);
+                last = format!("{e}\n{}", peer.report());
+            }
+        }
+    }
+    panic!("gnutls-serv did not start\n{last}");
 }
 
 /// `rsatls connect ARGS...`, the binary under test.
