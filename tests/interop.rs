@@ -14,7 +14,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use harness::{Out, Peer, RsatlsServer, free_port, openssl_s_server, require, rsatls_connect};
 
