@@ -696,3 +696,65 @@ fn mutual_tls_options_are_checked() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// The tokio adapter's accept
+// ---------------------------------------------------------------------------
+
+/// `rsatls::tokio::accept` reads the clock and validates the client's chain
+/// at it: with client authentication required, `openssl s_client -cert -key`
+/// completes the handshake and the server's `peer_certificates` is the
+/// client's chain. (A connection made without a time cannot validate a chain
+/// and fails at the ClientHello.)
+#[test]
+fn tokio_accept_validates_the_client_chain_at_the_current_time() {
+    use rand_core::SeedableRng;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let read = |name: &str| std::fs::read(pki(name)).unwrap();
+    let provider = rsatls::crypto::default_provider();
+    let roots = rsatls::pki::load_certificates(&read("ca.cert.pem")).unwrap();
+    let config = rsatls::ServerConfig::from_pem_or_der(
+        provider,
+        &read("server.cert.pem"),
+        &read("server.key.pem"),
+    )
+    .unwrap()
+    .with_client_auth(roots, rsatls::ClientAuthMode::Required)
+    .unwrap();
+    let config = std::sync::Arc::new(config);
+    let client_leaf = rsatls::pki::load_certificates(&read("client.cert.pem")).unwrap();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cert, key) = (pki("client.cert.pem"), pki("client.key.pem"));
+        let mut client = s_client(addr, SUITES[0].0, &["-cert", &cert, "-key", &key]);
+        let (tcp, _) = tokio::time::timeout(STEP, listener.accept())
+            .await
+            .expect("s_client connects")
+            .unwrap();
+        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(13);
+        let accepted = tokio::time::timeout(
+            STEP,
+            rsatls::tokio::accept(config, tcp, rng, rsatls::tokio::Timeouts::default()),
+        )
+        .await
+        .expect("handshake within the limit");
+        let mut tls = accepted.unwrap_or_else(|e| panic!("accept: {e}\n{}", client.report()));
+        let info = tls.conn().handshake_info().unwrap().clone();
+        assert_eq!(info.peer_certificates.first(), client_leaf.first());
+        client.send("over tokio\n");
+        let mut line = [0u8; 11];
+        tokio::time::timeout(STEP, tls.read_exact(&mut line))
+            .await
+            .expect("a line within the limit")
+            .unwrap();
+        assert_eq!(&line, b"over tokio\n");
+        tls.shutdown().await.unwrap();
+    });
+}
