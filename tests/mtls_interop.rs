@@ -295,6 +295,79 @@ fn connect_with_a_client_certificate_to_gnutls_serv_requiring_one() {
     });
 }
 
+/// The client's choice among what the server offers, seen by OpenSSL:
+/// s_server offering only PKCS#1 v1.5 with SHA-384 (`-client_sigalgs
+/// RSA+SHA384`) gets a PKCS#1 v1.5 SHA-384 CertificateVerify; offering only
+/// ECDSA, nothing rsatls's key can make, it gets an empty Certificate (and
+/// with `-verify 1`, which does not insist, the session goes on), and the
+/// summary says `client_certificate=empty`. A server that does not ask gets
+/// `client_certificate=not-requested`.
+#[test]
+fn connect_follows_the_servers_signature_algorithms_and_says_what_it_sent() {
+    let (ca, cert, key) = (
+        pki("ca.cert.pem"),
+        pki("client.cert.pem"),
+        pki("client.key.pem"),
+    );
+    let (cipher, suite, _) = SUITES[1];
+    let cases: [(&[&str], &str, &[&str]); 3] = [
+        (
+            &[
+                "-Verify",
+                "1",
+                "-verify_return_error",
+                "-client_sigalgs",
+                "RSA+SHA384",
+            ],
+            "client_certificate=sent",
+            &["Peer signing digest: SHA384", "Peer signature type: RSA\n"],
+        ),
+        (
+            &["-verify", "1", "-client_sigalgs", "ECDSA+SHA256"],
+            "client_certificate=empty",
+            &["<<< TLS 1.2, Handshake [length 0007], Certificate"],
+        ),
+        (&[], "client_certificate=not-requested", &[]),
+    ];
+    thread::scope(|s| {
+        for (server_args, summary, server_says) in cases {
+            let (ca, cert, key) = (ca.as_str(), cert.as_str(), key.as_str());
+            s.spawn(move || {
+                let mut args = vec!["-CAfile", ca, "-msg"];
+                args.extend_from_slice(server_args);
+                let (mut server, addr) = openssl_s_server(
+                    cipher,
+                    &pki("server.cert.pem"),
+                    &pki("server.key.pem"),
+                    &args,
+                    &[],
+                );
+                let target = addr.to_string();
+                let mut client = rsatls_connect(&connect_args(&target, ca, cert, key));
+                if let Err(e) = client.try_wait_for(Out::Stderr, "rsatls: connected:", STEP) {
+                    panic!("{e}\n{}\n{}", client.report(), server.report());
+                }
+                let hs = client.wait_line(Out::Stderr, "rsatls: connected:", STEP);
+                assert!(hs.contains(suite), "{hs}");
+                assert!(hs.contains(summary), "wanted {summary}: {hs}");
+                server.wait_for(Out::Stdout, &format!("CIPHER is {cipher}"), STEP);
+                for want in server_says {
+                    assert!(
+                        server.stdout().contains(want),
+                        "s_server did not report {want:?}\n{}",
+                        server.report()
+                    );
+                }
+                client.send("bye\n");
+                server.wait_for(Out::Stdout, "bye\n", STEP);
+                client.close_stdin();
+                assert_eq!(client.exit_code(STEP), 0, "{}", client.report());
+                assert_eq!(server.exit_code(STEP), 0, "{}", server.report());
+            });
+        }
+    });
+}
+
 // ---------------------------------------------------------------------------
 // OpenSSL, curl and Python clients against rsatls serve --client-ca
 // ---------------------------------------------------------------------------
