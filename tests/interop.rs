@@ -16,7 +16,7 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use harness::{Out, Peer, RsatlsServer, free_port, openssl_s_server, require, rsatls_connect};
+use harness::{Out, Peer, RsatlsServer, openssl_s_server, require, rsatls_connect};
 
 /// The suites rsatls speaks: OpenSSL's name, the IANA name rsatls prints.
 const SUITES: [(&str, &str); 2] = [
