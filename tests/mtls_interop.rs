@@ -717,6 +717,22 @@ fn rsatls(args: &[&str]) -> (i32, String) {
 /// a CA file with no CA certificate, and a client key that does not match its
 /// certificate, are file errors (exit 3).
 #[test]
+fn mutual_tls_options_are_in_the_help() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rsatls"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "[--client-ca FILE [--client-auth required|optional]]",
+        "[--cert FILE --key FILE [--key-pass-env NAME | --key-pass-file PATH]]",
+        "`client_certificate=sent|empty|not-requested`",
+    ] {
+        assert!(help.contains(want), "--help lacks {want:?}\n{help}");
+    }
+}
+
+#[test]
 fn mutual_tls_options_are_checked() {
     let (ca, cert, key, other_key) = (
         pki("ca.cert.pem"),
