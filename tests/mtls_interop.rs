@@ -786,6 +786,42 @@ fn mutual_tls_options_are_checked() {
     }
 }
 
+/// Both ends rsatls, through the CLI: connect --cert/--key → serve
+/// --client-ca. The server logs the subject and a line is echoed; a client of
+/// another CA is refused and told so (`unknown_ca`, exit 1).
+#[test]
+fn connect_with_a_client_certificate_to_serve_client_ca() {
+    let (ca, cert, key) = (
+        pki("ca.cert.pem"),
+        pki("client.cert.pem"),
+        pki("client.key.pem"),
+    );
+    let server = serve(&["--client-ca", &ca]);
+    let target = server.addr.to_string();
+    let mut client = rsatls_connect(&connect_args(&target, &ca, &cert, &key));
+    let hs = client.wait_line(Out::Stderr, "rsatls: connected:", STEP);
+    assert!(hs.contains("client_certificate=sent"), "{hs}");
+    server.peer.wait_for(
+        Out::Stderr,
+        &format!("client certificate subject {CLIENT_SUBJECT}"),
+        STEP,
+    );
+    client.send("both ends rsatls\n");
+    client.wait_for(Out::Stdout, "both ends rsatls\n", STEP);
+    client.close_stdin();
+    assert_eq!(client.exit_code(STEP), 0, "{}", client.report());
+
+    let (other_cert, other_key) = (pki("other-client.cert.pem"), pki("other-client.key.pem"));
+    let mut refused = rsatls_connect(&connect_args(&target, &ca, &other_cert, &other_key));
+    assert_eq!(refused.exit_code(STEP), 1, "{}", refused.report());
+    assert!(
+        refused.stderr().contains("unknown_ca"),
+        "{}\n{}",
+        refused.report(),
+        server.peer.report()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // The tokio adapter's accept
 // ---------------------------------------------------------------------------
