@@ -12,8 +12,6 @@
 //! Verifying: the provider's whole-signature check
 //! ([`CryptoProvider::verify_rsa_signature`]); the inputs are public.
 
-#![allow(dead_code)] // Until the engines sign and verify CertificateVerify (issue 13, in progress).
-
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
