@@ -31,15 +31,19 @@ enum Variant {
     NoFinishedCheck,
     /// A side keeps reading after it sent a fatal alert.
     ContinueAfterFatal,
+    /// A server that asked for a certificate accepts application data while it
+    /// still waits for the client's CertificateVerify.
+    ApplicationDataBeforeCertificateVerify,
 }
 
 impl Variant {
-    const ALL: [Variant; 5] = [
+    const ALL: [Variant; 6] = [
         Self::Faithful,
         Self::EarlyApplicationData,
         Self::KeyExchangeOracle,
         Self::NoFinishedCheck,
         Self::ContinueAfterFatal,
+        Self::ApplicationDataBeforeCertificateVerify,
     ];
 
     fn file(self) -> &'static str {
@@ -49,6 +53,9 @@ impl Variant {
             Self::KeyExchangeOracle => "broken_key_exchange_oracle.pml",
             Self::NoFinishedCheck => "broken_no_finished_check.pml",
             Self::ContinueAfterFatal => "broken_continue_after_fatal.pml",
+            Self::ApplicationDataBeforeCertificateVerify => {
+                "broken_application_data_before_certificate_verify.pml"
+            }
         }
     }
 }
@@ -60,9 +67,17 @@ fn state_name(side: Side, s: State) -> String {
 fn side_prefix(side: Side) -> &'static str {
     match side {
         Side::Client => "C",
-        // The model's server is the plain one: the client-authenticating
-        // machine is held to the table by tests/explore.rs and tests/client_auth.rs.
-        Side::Server | Side::ServerWithClientAuth => "S",
+        Side::Server => "S",
+        Side::ServerWithClientAuth => "A",
+    }
+}
+
+/// The prefix of a process's global variables (`c_failed`, `s_st`, …): the
+/// two server machines are alternatives for the one server process.
+fn global_prefix(side: Side) -> &'static str {
+    match side {
+        Side::Client => "c",
+        Side::Server | Side::ServerWithClientAuth => "s",
     }
 }
 
@@ -79,6 +94,12 @@ fn table(variant: Variant, side: Side, state: State, msg: Message) -> Outcome {
             State::ExpectFinished,
             Message::ApplicationData,
         ) => Outcome::Next(State::ExpectFinished),
+        (
+            Variant::ApplicationDataBeforeCertificateVerify,
+            Side::ServerWithClientAuth,
+            State::ExpectCertificateVerify,
+            Message::ApplicationData,
+        ) => Outcome::Next(State::ExpectCertificateVerify),
         _ => outcome(side, state, msg),
     }
 }
@@ -90,7 +111,14 @@ fn emit(body: &mut String, msg: &str, value: &str) {
 
 /// What accepting `msg` in `state` does besides changing state: the content
 /// checks and the messages sent, as the engines implement them.
-fn effects(variant: Variant, side: Side, state: State, msg: Message, next: State) -> String {
+fn effects(
+    variant: Variant,
+    side: Side,
+    state: State,
+    msg: Message,
+    next: State,
+    client_has_certificate: bool,
+) -> String {
     let mut b = String::new();
     let fatal = |b: &mut String, d: AlertDescription| {
         emit(b, "FatalAlert", &alert(d).to_string());
@@ -103,7 +131,28 @@ fn effects(variant: Variant, side: Side, state: State, msg: Message, next: State
             emit(&mut b, "Certificate", "1");
             emit(&mut b, "ServerHelloDone", "1");
         }
-        (Side::Server, Message::ClientKeyExchange) => {
+        (Side::ServerWithClientAuth, Message::ClientHello) if state != State::Established => {
+            b.push_str("tainted = tainted || !ok; ");
+            emit(&mut b, "ServerHello", "1");
+            emit(&mut b, "Certificate", "1");
+            // RFC 5246 §7.4.4.
+            emit(&mut b, "CertificateRequest", "1");
+            emit(&mut b, "ServerHelloDone", "1");
+        }
+        // The client's certificate is public: a made-up Certificate message can
+        // name the honest client's chain and validate. What it changes is the
+        // transcript, which the CertificateVerify and Finished cover.
+        (Side::ServerWithClientAuth, Message::Certificate | Message::EmptyCertificate) => {
+            b.push_str("tainted = tainted || !ok; ");
+        }
+        // RFC 5246 §7.4.8: only the holder of the certificate's key can sign;
+        // a made-up CertificateVerify does not verify (decrypt_error).
+        (Side::ServerWithClientAuth, Message::CertificateVerify) => {
+            b.push_str("if :: !ok -> ");
+            fatal(&mut b, AlertDescription::DECRYPT_ERROR);
+            b.push_str(":: else -> skip fi; ");
+        }
+        (Side::Server | Side::ServerWithClientAuth, Message::ClientKeyExchange) => {
             // RFC 5246 §7.4.7.1: an invalid premaster is replaced by a random one;
             // nothing is sent either way.
             b.push_str("tainted = tainted || !ok; pms_bad = !ok; ");
@@ -113,7 +162,9 @@ fn effects(variant: Variant, side: Side, state: State, msg: Message, next: State
                 b.push_str(":: else -> skip fi; ");
             }
         }
-        (Side::Server, Message::Finished) if variant != Variant::NoFinishedCheck => {
+        (Side::Server | Side::ServerWithClientAuth, Message::Finished)
+            if variant != Variant::NoFinishedCheck =>
+        {
             b.push_str("if :: pms_bad || !ok -> ");
             // A record under unknown keys, or forged: it does not authenticate.
             fatal(&mut b, AlertDescription::BAD_RECORD_MAC);
@@ -125,7 +176,7 @@ fn effects(variant: Variant, side: Side, state: State, msg: Message, next: State
             emit(&mut b, "Finished", "1");
             b.push_str("fi; ");
         }
-        (Side::Server, Message::Finished) => {
+        (Side::Server | Side::ServerWithClientAuth, Message::Finished) => {
             emit(&mut b, "ChangeCipherSpec", "1");
             emit(&mut b, "Finished", "1");
         }
@@ -139,11 +190,26 @@ fn effects(variant: Variant, side: Side, state: State, msg: Message, next: State
         (Side::Client, Message::CertificateRequest) => b.push_str("tainted = tainted || !ok; "),
         (Side::Client, Message::ServerHelloDone) => {
             b.push_str("tainted = tainted || !ok; ");
+            let certified =
+                state == State::ExpectServerHelloDoneAfterRequest && client_has_certificate;
             if state == State::ExpectServerHelloDoneAfterRequest {
-                // RFC 5246 §7.4.6: the requested Certificate, empty.
-                emit(&mut b, "EmptyCertificate", "1");
+                // RFC 5246 §7.4.6: the requested Certificate: the client's chain
+                // when it has one, else empty.
+                emit(
+                    &mut b,
+                    if certified {
+                        "Certificate"
+                    } else {
+                        "EmptyCertificate"
+                    },
+                    "1",
+                );
             }
             emit(&mut b, "ClientKeyExchange", "1");
+            if certified {
+                // RFC 5246 §7.4.8: right after ClientKeyExchange.
+                emit(&mut b, "CertificateVerify", "1");
+            }
             emit(&mut b, "ChangeCipherSpec", "1");
             emit(&mut b, "Finished", "1");
         }
@@ -184,7 +250,21 @@ fn step(variant: Variant, side: Side) -> String {
         for msg in Message::ALL {
             let guard = format!("st == {} && m == {msg:?}", state_name(side, state));
             let action = match table(variant, side, state, msg) {
-                Outcome::Next(next) => effects(variant, side, state, msg, next),
+                Outcome::Next(next) => {
+                    let plain = effects(variant, side, state, msg, next, false);
+                    let certified = effects(variant, side, state, msg, next, true);
+                    if plain != certified {
+                        // The client's answer to a CertificateRequest depends
+                        // on whether it has a certificate: the model's
+                        // client-auth configuration gives it one.
+                        let _ = writeln!(
+                            s,
+                            "#ifdef CLIENT_AUTH\n  :: {guard} -> {certified}\n#else\n  :: {guard} -> {plain}\n#endif"
+                        );
+                        continue;
+                    }
+                    plain
+                }
                 Outcome::Ignore => "skip".to_string(),
                 Outcome::Refuse(d) => {
                     let mut b = String::new();
@@ -219,10 +299,14 @@ fn any_message(var: &str) -> String {
 
 /// One side's process: receive, step, send the outputs, until a terminal fate.
 fn process(variant: Variant, side: Side) -> String {
-    let p = side_prefix(side);
+    let step = side_prefix(side).to_lowercase();
     let (inbox, outbox) = match side {
         Side::Client => ("to_client", "from_client"),
         Side::Server | Side::ServerWithClientAuth => ("to_server", "from_server"),
+    };
+    let name = match side {
+        Side::Client => "Client",
+        Side::Server | Side::ServerWithClientAuth => "Server",
     };
     let established = state_name(side, State::Established);
     let initial = state_name(side, State::initial(side));
@@ -234,13 +318,13 @@ fn process(variant: Variant, side: Side) -> String {
         Variant::ContinueAfterFatal => "skip /* broken: keeps reading */",
         _ => "goto failed",
     };
-    let lp = p.to_lowercase();
+    let lp = global_prefix(side);
     format!(
-        "proctype {side:?}() {{\n  byte st = {initial}; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;\n  \
-         mtype out[4]; byte outv[4]; byte nout; byte fate; byte i;\n{first}\
+        "proctype {name}() {{\n  byte st = {initial}; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;\n  \
+         mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;\n{first}\
          RECV:\n  atomic {{\n  {inbox}?m,ok;\n  \
          /* Property: after a fatal alert, nothing more is processed. */\n  assert(!{lp}_failed);\n  \
-         {lp}_step(st, m, ok, tainted, pms_bad);\n  \
+         {step}_step(st, m, ok, tainted, pms_bad);\n  \
          i = 0;\n  do :: i < nout -> {outbox}!out[i],outv[i]; out[i] = 0; outv[i] = 0; i++ :: else -> break od;\n  \
          {lp}_st = st; m = 0; ok = 0; i = 0; nout = 0\n  }};\n  \
          if\n  :: fate == FAIL -> {lp}_failed = 1; {after_fatal}\n  \
@@ -267,7 +351,7 @@ fn generate(variant: Variant) -> String {
     let names: Vec<String> = Message::ALL.iter().map(|m| format!("{m:?}")).collect();
     s.push_str(&names.join(", "));
     s.push_str("};\n\n");
-    for side in [Side::Client, Side::Server] {
+    for side in [Side::Client, Side::Server, Side::ServerWithClientAuth] {
         for (i, &st) in State::all(side).iter().enumerate() {
             let _ = writeln!(s, "#define {} {i}", state_name(side, st));
         }
@@ -286,8 +370,16 @@ fn generate(variant: Variant) -> String {
     );
     s.push_str(&step(variant, Side::Client));
     s.push_str(&step(variant, Side::Server));
+    s.push_str(&step(variant, Side::ServerWithClientAuth));
     s.push_str(&process(variant, Side::Client));
+    s.push_str(
+        "/* The server asks for client certificates with -DCLIENT_AUTH (and the\n   \
+         client has one); otherwise it does not. */\n#ifdef CLIENT_AUTH\n",
+    );
+    s.push_str(&process(variant, Side::ServerWithClientAuth));
+    s.push_str("#else\n");
     s.push_str(&process(variant, Side::Server));
+    s.push_str("#endif\n\n");
     let _ = write!(
         s,
         "/* The network. Honest: forwards everything in order. Otherwise an active\n   \
@@ -316,14 +408,16 @@ fn generate(variant: Variant) -> String {
          are the same until the client's Finished. Two copies of the server step run in\n   \
          lockstep on the same nondeterministic input; only the ClientKeyExchange differs\n   \
          (genuine for copy A, made up for copy B). */\n\
-         proctype NoOracle() {{\n  byte a = {s0}, b = {s0}; bool ta = 0, tb = 0, pa = 0, pb = 0;\n  \
+         #ifdef CLIENT_AUTH\n#define server_step a_step\n#define SERVER_START {a0}\n#define SERVER_FINISHED {afin}\n\
+         #else\n#define server_step s_step\n#define SERVER_START {s0}\n#define SERVER_FINISHED {fin}\n#endif\n\
+         proctype NoOracle() {{\n  byte a = SERVER_START, b = SERVER_START; bool ta = 0, tb = 0, pa = 0, pb = 0;\n  \
          mtype out[4], oa[4]; byte outv[4], va[4]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;\n  \
          do\n  :: i < NO_ORACLE_DEPTH ->\n     {any};\n     if :: ok = 1 :: ok = 0 fi;\n     \
          if :: m == ClientKeyExchange -> oka = 1; okb = 0 :: else -> oka = ok; okb = ok fi;\n     \
-         if :: a == {fin} && m == Finished -> break :: else -> skip fi;\n     \
-         s_step(a, m, oka, ta, pa);\n     \
+         if :: a == SERVER_FINISHED && m == Finished -> break :: else -> skip fi;\n     \
+         server_step(a, m, oka, ta, pa);\n     \
          na = nout; fa = fate; k = 0; do :: k < nout -> oa[k] = out[k]; va[k] = outv[k]; k++ :: else -> break od;\n     \
-         s_step(b, m, okb, tb, pb);\n     \
+         server_step(b, m, okb, tb, pb);\n     \
          assert(na == nout && fa == fate && a == b);\n     \
          k = 0; do :: k < nout -> assert(oa[k] == out[k] && va[k] == outv[k]); k++ :: else -> break od;\n     \
          if :: fate != GO -> break :: else -> i++ fi\n  :: else -> break\n  od\n}}\n\n\
@@ -333,6 +427,8 @@ fn generate(variant: Variant) -> String {
          (c_established && s_established)\n#endif\n}}\n",
         s0 = state_name(Side::Server, State::ExpectClientHello),
         fin = state_name(Side::Server, State::ExpectFinished),
+        a0 = state_name(Side::ServerWithClientAuth, State::ExpectClientHello),
+        afin = state_name(Side::ServerWithClientAuth, State::ExpectFinished),
         any = any_message("m"),
     );
     s

@@ -12,7 +12,10 @@
 #              assertion that both sides complete.
 #   no-oracle  two server copies in lockstep, one given a valid and one an
 #              invalid ClientKeyExchange; their answers must agree until Finished.
-# handshake.pml must pass all three; every broken_*.pml must fail at least one.
+# Each mode runs twice: with the plain server, and with -DCLIENT_AUTH (modes
+# named *+ca), where the server asks for a client certificate and the client
+# sends one with its CertificateVerify.
+# handshake.pml must pass all six; every broken_*.pml must fail at least one.
 # Exit status 0 only if both hold.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,6 +27,9 @@ trap 'rm -rf "$work"' EXIT
 run() {
   local model="$1" mode="$2" defs="-DMAX_TAMPER=${MAX_TAMPER:-2}" panflags="-m1000000"
   case "$mode" in
+    *+ca) defs="$defs -DCLIENT_AUTH" ;;
+  esac
+  case "${mode%+ca}" in
     attack) panflags="$panflags -E" ;;
     honest) defs="$defs -DHONEST" ;;
     no-oracle) defs="$defs -DNO_ORACLE" ;;
@@ -41,7 +47,8 @@ run() {
 }
 
 status=0
-for mode in attack honest no-oracle; do
+modes="attack honest no-oracle attack+ca honest+ca no-oracle+ca"
+for mode in $modes; do
   if [ "$(run handshake.pml "$mode")" != "0" ]; then
     echo "FAIL: handshake.pml violates a property in mode $mode" >&2
     status=1
@@ -50,7 +57,7 @@ done
 for broken in "$here"/broken_*.pml; do
   name="$(basename "$broken")"
   caught=0
-  for mode in attack honest no-oracle; do
+  for mode in $modes; do
     if [ "$(run "$name" "$mode")" != "0" ]; then caught=1; fi
   done
   if [ "$caught" = 0 ]; then
