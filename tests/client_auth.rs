@@ -838,3 +838,104 @@ fn the_extended_master_secret_does_not_cover_the_certificate_verify() {
         assert_eq!(masters[0], masters[1]);
     }
 }
+
+// Engine to engine: rsatls's client (with the client side of branch `sig`)
+// against rsatls's server.
+
+/// rsatls's client pinning the server's key, with `chain` and other2048's key
+/// when given.
+fn rsatls_client(suite: &'static Suite, chain: Option<Vec<Vec<u8>>>) -> rsatls::ClientConnection {
+    let mut config = client_config("rsa2048").with_suites(&[suite]).unwrap();
+    if let Some(chain) = chain {
+        config = config
+            .with_client_certificate(chain, &key_file("other2048"))
+            .unwrap();
+    }
+    client(config, 0xc2)
+}
+
+#[test]
+fn rsatls_client_and_server_authenticate_each_other_on_both_suites() {
+    for suite in ALL_SUITES {
+        for mode in [ClientAuthMode::Required, ClientAuthMode::Optional] {
+            let mut c = rsatls_client(suite, Some(vec![client_leaf()]));
+            let (mut s, log) = server_at(mode, 3);
+            let t = handshake(&mut c, &mut s).unwrap();
+            assert!(c.is_established() && s.is_established());
+            let info = s.handshake_info().unwrap();
+            assert_eq!(info.peer_certificates, vec![client_leaf()], "{mode:?}");
+            assert_eq!(info.suite.id, suite.id);
+            // The client's flight carried Certificate, ClientKeyExchange and
+            // CertificateVerify before its ChangeCipherSpec.
+            let payload: Vec<u8> = records(&t.flights[2])
+                .into_iter()
+                .take_while(|(h, _)| h.typ == ContentType::HANDSHAKE)
+                .flat_map(|(_, f)| f)
+                .collect();
+            let mut types = Vec::new();
+            let mut rest = payload.as_slice();
+            while !rest.is_empty() {
+                let len = 4
+                    + (usize::from(rest[1]) << 16
+                        | usize::from(rest[2]) << 8
+                        | usize::from(rest[3]));
+                types.push(rest[0]);
+                rest = &rest[len..];
+            }
+            assert_eq!(
+                types,
+                [11, 16, 15],
+                "Certificate, ClientKeyExchange, CertificateVerify"
+            );
+            assert!(log.secret("CLIENT_RANDOM").is_some());
+            // Application data flows both ways.
+            c.write_app_data(b"ping").unwrap();
+            assert_eq!(
+                feed(&mut s, &take_output(&mut c), usize::MAX),
+                Ok(vec![Ev::Data(b"ping".to_vec())])
+            );
+        }
+    }
+}
+
+#[test]
+fn rsatls_client_without_a_certificate_meets_required_and_optional_servers() {
+    for suite in ALL_SUITES {
+        // Required: the server refuses the empty Certificate; the client sees
+        // handshake_failure.
+        let mut c = rsatls_client(suite, None);
+        let (mut s, _) = server_at(ClientAuthMode::Required, 3);
+        feed(&mut s, &take_output(&mut c), usize::MAX).unwrap();
+        feed(&mut c, &take_output(&mut s), usize::MAX).unwrap();
+        assert!(feed(&mut s, &take_output(&mut c), usize::MAX).is_err());
+        assert_eq!(
+            feed(&mut c, &take_output(&mut s), usize::MAX),
+            Err(Error::AlertReceived(AlertDescription::HANDSHAKE_FAILURE))
+        );
+        // Optional: the handshake completes unauthenticated.
+        let mut c = rsatls_client(suite, None);
+        let (mut s, _) = server_at(ClientAuthMode::Optional, 3);
+        handshake(&mut c, &mut s).unwrap();
+        assert!(s.is_established());
+        assert!(s.handshake_info().unwrap().peer_certificates.is_empty());
+    }
+}
+
+#[test]
+fn rsatls_client_with_a_certificate_from_another_ca_gets_unknown_ca() {
+    let leaf = client_leaf_with("other2048", OTHER_CA, VALID, client_usage());
+    for suite in ALL_SUITES {
+        let mut c = rsatls_client(suite, Some(vec![leaf.clone(), other_ca()]));
+        let (mut s, _) = server_at(ClientAuthMode::Optional, 3);
+        feed(&mut s, &take_output(&mut c), usize::MAX).unwrap();
+        feed(&mut c, &take_output(&mut s), usize::MAX).unwrap();
+        assert_eq!(
+            feed(&mut s, &take_output(&mut c), usize::MAX),
+            Err(Error::BadCertificate(CertificateError::UnknownIssuer))
+        );
+        assert_eq!(
+            feed(&mut c, &take_output(&mut s), usize::MAX),
+            Err(Error::AlertReceived(AlertDescription::UNKNOWN_CA))
+        );
+    }
+}

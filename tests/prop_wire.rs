@@ -25,7 +25,9 @@ use rsatls::msgs::enums::{
 use rsatls::msgs::extensions::{
     Extension, Hello, ServerNameEntry, decode_extensions, encode_extensions,
 };
-use rsatls::msgs::handshake::{CertificateRequest, ClientHello, HandshakeMessage, ServerHello};
+use rsatls::msgs::handshake::{
+    CertificateRequest, ClientHello, DigitallySigned, HandshakeMessage, ServerHello,
+};
 use rsatls::msgs::record::RecordHeader;
 
 const REGRESSIONS: &str = "proptest-regressions/prop_wire.txt";
@@ -34,7 +36,7 @@ const REGRESSIONS: &str = "proptest-regressions/prop_wire.txt";
 const KNOWN_EXTENSIONS: [u16; 5] = [0, 13, 16, 23, 0xff01];
 
 /// Handshake types the decoder gives a variant of their own.
-const KNOWN_HANDSHAKES: [u8; 8] = [0, 1, 2, 11, 13, 14, 16, 20];
+const KNOWN_HANDSHAKES: [u8; 9] = [0, 1, 2, 11, 13, 14, 15, 16, 20];
 
 fn bytes(len: impl Into<prop::collection::SizeRange>) -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(any::<u8>(), len)
@@ -144,6 +146,12 @@ fn handshake_message() -> impl Strategy<Value = HandshakeMessage> {
         certificate_request().prop_map(HandshakeMessage::CertificateRequest),
         Just(HandshakeMessage::ServerHelloDone),
         bytes(0..600).prop_map(HandshakeMessage::ClientKeyExchange),
+        (any::<u16>(), bytes(0..600)).prop_map(|(scheme, signature)| {
+            HandshakeMessage::CertificateVerify(DigitallySigned {
+                scheme: SignatureScheme(scheme),
+                signature,
+            })
+        }),
         any::<[u8; 12]>().prop_map(HandshakeMessage::Finished),
         (
             any::<u8>().prop_filter("a known type has its own variant", |t| {
