@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the cryptographic paths: RSA key generation, the
 //! client's premaster encryption, the server's constant-time ClientKeyExchange
-//! path (valid and invalid input) and the provider's raw private-key operation;
+//! path (valid and invalid input), the provider's raw private-key operation and
+//! the client's CertificateVerify signature (RSA-PSS-SHA256);
 //! the AEAD crate called directly against the engine's record layer; the
 //! Extended Master Secret PRF.
 //!
@@ -19,7 +20,7 @@ use criterion::{BatchSize, BenchmarkId, SamplingMode, Throughput};
 use rand_core::Rng;
 use rsatls::bench_support::{
     RECORD_HEADER_LEN, RECORD_OVERHEAD, SECRET_LEN, decrypt_premaster, encrypt_premaster,
-    extended_master_secret,
+    extended_master_secret, sign_pss_sha256,
 };
 use rsatls::crypto::{AeadAlgorithm, GCM_NONCE_LEN, HashAlgorithm};
 
@@ -117,6 +118,21 @@ fn rsa(c: &mut Crit) {
         let mut rng = common::rng(4);
         g.bench_function(BenchmarkId::from_parameter(bits), |b| {
             b.iter(|| key.raw_decrypt(black_box(&ct), &mut out, &mut rng).unwrap())
+        });
+    }
+    g.finish();
+
+    // The client's CertificateVerify (mutual TLS): the raw private-key
+    // operation above plus hashing, EMSA-PSS and the public-key check.
+    let mut g = c.benchmark_group(id("rsa/sign_pss_sha256"));
+    let transcript = vec![0x16; 4000];
+    for (bits, key) in keys.iter().filter(|(bits, _)| *bits == 2048) {
+        let p = provider();
+        let mut rng = common::rng(5);
+        g.bench_function(BenchmarkId::from_parameter(bits), |b| {
+            b.iter(|| {
+                sign_pss_sha256(p.as_ref(), key.as_ref(), black_box(&transcript), &mut rng).unwrap()
+            })
         });
     }
     g.finish();

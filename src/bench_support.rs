@@ -3,8 +3,8 @@
 //!
 //! Each function forwards to the engine's own code path, so a benchmark of it
 //! measures exactly what a connection runs: the record layer's seal and open, the
-//! constant-time ClientKeyExchange decryption, the client's premaster encryption
-//! and the Extended Master Secret derivation. Nothing here is a stable API.
+//! constant-time ClientKeyExchange decryption, the client's premaster encryption,
+//! its CertificateVerify signature and the Extended Master Secret derivation. Nothing here is a stable API.
 #![doc(hidden)]
 
 use core::ops::Range;
@@ -76,6 +76,23 @@ pub fn decrypt_premaster(
     rng: &mut dyn CryptoRng,
 ) -> Zeroizing<[u8; SECRET_LEN]> {
     rsa_kx::decrypt_premaster(key, ciphertext, client_version, fallback, rng)
+}
+
+/// The client's CertificateVerify signature with rsa_pss_rsae_sha256 (the
+/// scheme it prefers): hashing, EMSA-PSS, RSASP1 and the public-key check.
+pub fn sign_pss_sha256(
+    provider: &dyn CryptoProvider,
+    key: &dyn RsaPrivateKey,
+    message: &[u8],
+    rng: &mut dyn CryptoRng,
+) -> Result<Vec<u8>, Error> {
+    crate::sig::sign(
+        provider,
+        key,
+        crate::msgs::enums::SignatureScheme::RSA_PSS_RSAE_SHA256,
+        message,
+        rng,
+    )
 }
 
 /// The client's PKCS#1 v1.5 encryption of the premaster.

@@ -341,10 +341,9 @@ impl Client {
     /// The scheme to sign the CertificateVerify with, if the client answers
     /// `request` with its own certificate; `None` for an empty Certificate.
     ///
-    /// RFC 5246 §7.4.6: the certificate "MUST be appropriate for the
-    /// negotiated cipher suite's key exchange algorithm": an RSA key needs
-    /// `rsa_sign` among certificate_types, and (§7.4.4) a signature algorithm
-    /// from supported_signature_algorithms. The client's preference decides
+    /// RFC 5246 §7.4.6: the client's end-entity key must be compatible with
+    /// certificate_types (an RSA signing key: `rsa_sign`) and usable with a
+    /// pair from supported_signature_algorithms. The client's preference decides
     /// among those (`sig::SCHEMES`: PSS first, then PKCS#1 v1.5, SHA-256
     /// first). certificate_authorities is advisory: the chain goes out
     /// whatever it names, as OpenSSL's client does, and the server judges it.
