@@ -10,10 +10,12 @@
 //! digitalSignature), an expired one for the same key, and a client of
 //! another CA. A bad CertificateVerify cannot be made with these peers
 //! (s_client refuses a key that does not match its certificate before
-//! connecting); the engine's tests cover it in process (tests/client_auth.rs:
-//! a signature by the wrong key is decrypt_error, a scheme not offered is
-//! illegal_parameter, a missing or duplicated CertificateVerify is
-//! unexpected_message).
+//! connecting); the engine's tests cover it in process, in tests/client_auth.rs:
+//! `a_certificate_verify_by_the_wrong_key_is_decrypt_error`,
+//! `a_tampered_certificate_verify_is_decrypt_error`,
+//! `a_certificate_verify_with_a_scheme_not_offered_is_illegal_parameter`,
+//! `a_missing_certificate_verify_is_unexpected_message`,
+//! `a_duplicated_certificate_verify_is_unexpected_message`.
 //!
 //! Everything runs on 127.0.0.1 with OS-chosen ports, bounded by timeouts; a
 //! missing peer program fails the test (CI installs them: see .ci/run).
