@@ -12,7 +12,8 @@
 //! layer's business and is tested there. Likewise a well-formed message whose
 //! contents cannot be agreed to (no common suite, no common ALPN protocol, a
 //! refused certificate) fails inside its handler with that rule's alert; those
-//! are tested one rule at a time in `tests/conformance.rs` and `tests/chain.rs`.
+//! are tested one rule at a time in `tests/conformance.rs` and `tests/chain.rs`
+//! (and, for client certificates and CertificateVerify, `tests/client_auth.rs`).
 
 use crate::msgs::enums::{AlertDescription, HandshakeType};
 

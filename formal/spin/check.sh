@@ -58,7 +58,9 @@ for broken in "$here"/broken_*.pml; do
   name="$(basename "$broken")"
   caught=0
   for mode in $modes; do
-    if [ "$(run "$name" "$mode")" != "0" ]; then caught=1; fi
+    # One violation is enough to show the check sees the break; the remaining
+    # modes are skipped to keep CI short.
+    if [ "$(run "$name" "$mode")" != "0" ]; then caught=1; break; fi
   done
   if [ "$caught" = 0 ]; then
     echo "FAIL: $name (a deliberately broken model) passed every check" >&2
