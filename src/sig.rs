@@ -185,7 +185,7 @@ fn emsa_pss(
     // Steps 7-10: DB = PS || 0x01 || salt, masked with MGF1(H, emLen - hLen - 1).
     let db_len = em_len - h_len - 1;
     let mut em = Zeroizing::new(Vec::with_capacity(k));
-    em.resize(k - em_len, 0x00); // RSASP1 takes k bytes; emLen is k or k - 1.
+    // RSASP1 takes k bytes (emLen is k or k - 1: a leading zero), then PS.
     em.resize(k - em_len + db_len - salt.len() - 1, 0x00);
     em.push(0x01);
     em.extend_from_slice(salt);
