@@ -77,11 +77,13 @@ pub enum Misbehavior {
     EmsMismatch,
 }
 
-/// Why a server's certificate was refused.
+/// Why the peer's certificate was refused: the server's, by a client, or the
+/// client's, by a server that asked for one.
 ///
 /// The chain-validation reasons (from [`NotValidForName`](Self::NotValidForName)
-/// on) come from validating the server's chain to trust anchors
-/// ([`crate::ServerAuth::TrustedCertificates`]).
+/// on) come from validating the peer's chain to trust anchors
+/// ([`crate::ServerAuth::TrustedCertificates`] on a client,
+/// [`crate::ServerConfig::with_client_auth`] on a server).
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CertificateError {
@@ -91,18 +93,22 @@ pub enum CertificateError {
     /// without the time, which chain validation needs) its leaf is no trusted
     /// certificate.
     NotTrusted,
-    /// The leaf's key is not an RSA key.
+    /// The peer's leaf key is not an RSA key.
     NotRsa,
-    /// The RSA key is outside 2048..=8192 bits.
+    /// The peer's RSA key is outside 2048..=8192 bits.
     KeySize,
     /// The leaf's keyUsage extension is present but lacks keyEncipherment, so
     /// its key may not encrypt the premaster secret (RFC 5246 §7.4.2, RFC 5280
     /// §4.2.1.3). Checked whatever made the key trusted.
     NoKeyEncipherment,
+    /// The client's leaf's keyUsage extension is present but lacks
+    /// digitalSignature, so its key may not sign the CertificateVerify (RFC 5246
+    /// §7.4.8, RFC 5280 §4.2.1.3).
+    NoDigitalSignature,
     /// The leaf is not valid for the server name (DNS name or IP address) the
     /// client connected to, or the client gave no name to check.
     NotValidForName,
-    /// No chain leads from the leaf to a trusted certificate.
+    /// No chain leads from the peer's leaf to a trusted certificate.
     UnknownIssuer,
     /// A certificate of the chain has expired.
     Expired,
@@ -157,6 +163,7 @@ impl Error {
                 CertificateError::NotRsa
                 | CertificateError::KeySize
                 | CertificateError::NoKeyEncipherment
+                | CertificateError::NoDigitalSignature
                 | CertificateError::Unsupported => A::UNSUPPORTED_CERTIFICATE,
                 CertificateError::UnknownIssuer => A::UNKNOWN_CA,
                 CertificateError::Expired | CertificateError::NotYetValid => A::CERTIFICATE_EXPIRED,
@@ -191,7 +198,7 @@ impl fmt::Display for Error {
             Self::NoApplicationProtocol => f.write_str("no application protocol (ALPN) in common"),
             Self::ProtocolVersion => f.write_str("peer does not support TLS 1.2"),
             Self::InappropriateFallback => f.write_str("inappropriate fallback (RFC 7507)"),
-            Self::BadCertificate(c) => write!(f, "server certificate refused: {c}"),
+            Self::BadCertificate(c) => write!(f, "peer's certificate refused: {c}"),
             Self::BadRecordMac => f.write_str("record failed to authenticate (bad_record_mac)"),
             Self::RecordOverflow => f.write_str("record too large (record_overflow)"),
             Self::DecryptError => f.write_str("Finished verify_data mismatch (decrypt_error)"),
@@ -236,10 +243,13 @@ impl fmt::Display for CertificateError {
         f.write_str(match self {
             Self::Malformed => "the certificate could not be parsed",
             Self::NotTrusted => "the server's key matches no pin and no trusted certificate",
-            Self::NotRsa => "the server's key is not an RSA key",
-            Self::KeySize => "the server's RSA key is not 2048 to 8192 bits",
+            Self::NotRsa => "the peer's key is not an RSA key",
+            Self::KeySize => "the peer's RSA key is not 2048 to 8192 bits",
             Self::NoKeyEncipherment => {
                 "the certificate's keyUsage does not allow keyEncipherment, which RSA key exchange needs"
+            }
+            Self::NoDigitalSignature => {
+                "the client certificate's keyUsage does not allow digitalSignature, which CertificateVerify needs"
             }
             Self::NotValidForName => "the certificate is not valid for the server's name",
             Self::UnknownIssuer => "no chain leads from the certificate to a trusted one",

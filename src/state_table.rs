@@ -16,13 +16,21 @@
 
 use crate::msgs::enums::{AlertDescription, HandshakeType};
 
-/// Which side a table describes.
+/// Which machine a table describes: the client, or one of the server's two
+/// machines. A server that asks for client certificates
+/// (`ServerConfig::with_client_auth`) accepts messages a plain server never
+/// does (the client's Certificate and CertificateVerify), so it is a machine of
+/// its own rather than a flag the table would have to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
     /// The client's state machine.
     Client,
-    /// The server's state machine.
+    /// The server's state machine without client authentication.
     Server,
+    /// The server's state machine when it sends a CertificateRequest (RFC 5246
+    /// §7.4.4) and so expects the client's Certificate (§7.4.6) and, after a
+    /// non-empty one, its CertificateVerify (§7.4.8).
+    ServerWithClientAuth,
 }
 
 /// A handshake state. The names are the ones the engines report in
@@ -40,8 +48,16 @@ pub enum State {
     /// Client: a CertificateRequest came; waiting for ServerHelloDone (a second
     /// request is out of place).
     ExpectServerHelloDoneAfterRequest,
-    /// Server: waiting for ClientKeyExchange.
+    /// Server asking for a certificate: waiting for the client's Certificate.
+    ExpectClientCertificate,
+    /// Server: waiting for ClientKeyExchange (no client certificate, or none
+    /// asked for).
     ExpectClientKeyExchange,
+    /// Server: the client sent a certificate; waiting for ClientKeyExchange,
+    /// which a CertificateVerify must follow.
+    ExpectCertifiedClientKeyExchange,
+    /// Server: waiting for the client's CertificateVerify.
+    ExpectCertificateVerify,
     /// Either side: waiting for the peer's ChangeCipherSpec.
     ExpectChangeCipherSpec,
     /// Either side: waiting for the peer's Finished (read keys are on).
@@ -70,6 +86,16 @@ impl State {
                 Self::ExpectFinished,
                 Self::Established,
             ],
+            Side::ServerWithClientAuth => &[
+                Self::ExpectClientHello,
+                Self::ExpectClientCertificate,
+                Self::ExpectClientKeyExchange,
+                Self::ExpectCertifiedClientKeyExchange,
+                Self::ExpectCertificateVerify,
+                Self::ExpectChangeCipherSpec,
+                Self::ExpectFinished,
+                Self::Established,
+            ],
         }
     }
 
@@ -83,11 +109,14 @@ impl State {
         match self {
             Self::ExpectClientHello => "ClientHello",
             Self::ExpectServerHello => "ServerHello",
-            Self::ExpectCertificate => "Certificate",
+            Self::ExpectCertificate | Self::ExpectClientCertificate => "Certificate",
             Self::ExpectServerHelloDone | Self::ExpectServerHelloDoneAfterRequest => {
                 "ServerHelloDone"
             }
-            Self::ExpectClientKeyExchange => "ClientKeyExchange",
+            Self::ExpectClientKeyExchange | Self::ExpectCertifiedClientKeyExchange => {
+                "ClientKeyExchange"
+            }
+            Self::ExpectCertificateVerify => "CertificateVerify",
             Self::ExpectChangeCipherSpec => "ChangeCipherSpec",
             Self::ExpectFinished => "Finished",
             Self::Established => "application data",
@@ -104,17 +133,22 @@ pub enum Message {
     ClientHello,
     /// ServerHello.
     ServerHello,
-    /// Certificate.
+    /// Certificate with at least one certificate in its list.
     Certificate,
+    /// Certificate with an empty certificate_list (RFC 5246 §7.4.6: a client
+    /// without a suitable certificate).
+    EmptyCertificate,
     /// CertificateRequest.
     CertificateRequest,
     /// ServerHelloDone.
     ServerHelloDone,
     /// ClientKeyExchange.
     ClientKeyExchange,
+    /// CertificateVerify.
+    CertificateVerify,
     /// Finished, with the right verify_data.
     Finished,
-    /// A handshake type no state accepts (ServerKeyExchange, CertificateVerify, …).
+    /// A handshake type no state accepts (ServerKeyExchange, NewSessionTicket, …).
     OtherHandshake,
     /// ChangeCipherSpec.
     ChangeCipherSpec,
@@ -130,14 +164,16 @@ pub enum Message {
 
 impl Message {
     /// The whole alphabet.
-    pub const ALL: [Message; 14] = [
+    pub const ALL: [Message; 16] = [
         Self::HelloRequest,
         Self::ClientHello,
         Self::ServerHello,
         Self::Certificate,
+        Self::EmptyCertificate,
         Self::CertificateRequest,
         Self::ServerHelloDone,
         Self::ClientKeyExchange,
+        Self::CertificateVerify,
         Self::Finished,
         Self::OtherHandshake,
         Self::ChangeCipherSpec,
@@ -147,25 +183,34 @@ impl Message {
         Self::CloseNotify,
     ];
 
-    /// The table's name for a handshake message of type `typ`: the one mapping
-    /// from wire types to the table's alphabet, used to judge a message's order
-    /// from its header before its body is read (`conn::Connection::process`).
-    pub fn of_handshake(typ: HandshakeType) -> Self {
+    /// The table's name for a handshake message of type `typ` whose body is
+    /// `len` bytes long: the one mapping from the 4-byte handshake header to
+    /// the table's alphabet, used to judge a message's order before its body is
+    /// read (`conn::Connection::process`).
+    pub fn of_handshake(typ: HandshakeType, len: usize) -> Self {
         match typ {
             HandshakeType::HELLO_REQUEST => Self::HelloRequest,
             HandshakeType::CLIENT_HELLO => Self::ClientHello,
             HandshakeType::SERVER_HELLO => Self::ServerHello,
+            // RFC 5246 §7.4.2: the body is certificate_list<0..2^24-1>, so an
+            // empty list is exactly its 3-byte length; any other 3-byte body
+            // fails to decode.
+            HandshakeType::CERTIFICATE if len == EMPTY_CERTIFICATE_LEN => Self::EmptyCertificate,
             HandshakeType::CERTIFICATE => Self::Certificate,
             HandshakeType::SERVER_HELLO_DONE => Self::ServerHelloDone,
             HandshakeType::CLIENT_KEY_EXCHANGE => Self::ClientKeyExchange,
+            HandshakeType::CERTIFICATE_VERIFY => Self::CertificateVerify,
             HandshakeType::FINISHED => Self::Finished,
             HandshakeType::CERTIFICATE_REQUEST => Self::CertificateRequest,
-            // No state accepts the rest: ServerKeyExchange has no place in RSA key
-            // transport, and the server never asks for a CertificateVerify.
+            // No state accepts the rest: ServerKeyExchange has no place in RSA
+            // key transport, and rsatls never resumes (NewSessionTicket).
             _ => Self::OtherHandshake,
         }
     }
 }
+
+/// The body length of a Certificate message with an empty certificate_list.
+const EMPTY_CERTIFICATE_LEN: usize = 3;
 
 /// What a side does with a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -200,19 +245,55 @@ pub fn outcome(side: Side, state: State, msg: Message) -> Outcome {
     match (side, state, msg) {
         // RFC 5246 §7.3 message flow, server side.
         (Side::Server, S::ExpectClientHello, M::ClientHello) => Next(S::ExpectClientKeyExchange),
-        (Side::Server, S::ExpectClientKeyExchange, M::ClientKeyExchange) => {
+        // A server that sent a CertificateRequest: RFC 5246 §7.4.6, the client's
+        // Certificate is the first message after ServerHelloDone. An empty one
+        // is well-formed; whether to go on without a certificate is the
+        // handler's decision (handshake_failure when one is required).
+        (Side::ServerWithClientAuth, S::ExpectClientHello, M::ClientHello) => {
+            Next(S::ExpectClientCertificate)
+        }
+        (Side::ServerWithClientAuth, S::ExpectClientCertificate, M::EmptyCertificate) => {
+            Next(S::ExpectClientKeyExchange)
+        }
+        (Side::ServerWithClientAuth, S::ExpectClientCertificate, M::Certificate) => {
+            Next(S::ExpectCertifiedClientKeyExchange)
+        }
+        // RFC 5246 §7.4.8: CertificateVerify immediately follows the
+        // ClientKeyExchange, and only after a certificate with signing capability
+        // (every certificate rsatls accepts): without it the client is not
+        // authenticated, so its absence is unexpected_message, not a fallback.
+        (Side::ServerWithClientAuth, S::ExpectCertifiedClientKeyExchange, M::ClientKeyExchange) => {
+            Next(S::ExpectCertificateVerify)
+        }
+        (Side::ServerWithClientAuth, S::ExpectCertificateVerify, M::CertificateVerify) => {
             Next(S::ExpectChangeCipherSpec)
         }
-        (Side::Server, S::ExpectChangeCipherSpec, M::ChangeCipherSpec) => Next(S::ExpectFinished),
-        (Side::Server, S::ExpectFinished, M::Finished) => Next(S::Established),
+        (
+            Side::Server | Side::ServerWithClientAuth,
+            S::ExpectClientKeyExchange,
+            M::ClientKeyExchange,
+        ) => Next(S::ExpectChangeCipherSpec),
+        (
+            Side::Server | Side::ServerWithClientAuth,
+            S::ExpectChangeCipherSpec,
+            M::ChangeCipherSpec,
+        ) => Next(S::ExpectFinished),
+        (Side::Server | Side::ServerWithClientAuth, S::ExpectFinished, M::Finished) => {
+            Next(S::Established)
+        }
         // RFC 5746 §4.2, RFC 5246 §7.2.2: renegotiation is declined with a warning.
-        (Side::Server, S::Established, M::ClientHello) => {
+        (Side::Server | Side::ServerWithClientAuth, S::Established, M::ClientHello) => {
             Refuse(AlertDescription::NO_RENEGOTIATION)
         }
 
         // Client side.
         (Side::Client, S::ExpectServerHello, M::ServerHello) => Next(S::ExpectCertificate),
         (Side::Client, S::ExpectCertificate, M::Certificate) => Next(S::ExpectServerHelloDone),
+        // RFC 5246 §7.4.2: with RSA key exchange the server's certificate_list
+        // holds the key; an empty one is in place but cannot be accepted.
+        (Side::Client, S::ExpectCertificate, M::EmptyCertificate) => {
+            Fatal(AlertDescription::BAD_CERTIFICATE)
+        }
         // RFC 5246 §7.4.4: at most one CertificateRequest, after Certificate and
         // before ServerHelloDone; the client answers it with an empty Certificate
         // (§7.4.6) when ServerHelloDone comes.

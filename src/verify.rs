@@ -1,6 +1,8 @@
-//! Certificate path validation for [`crate::ServerAuth::TrustedCertificates`],
-//! the checks on a leaf that is itself trusted, the key-usage rule every server
-//! key must meet, and the server's choice of certificate by SNI.
+//! Certificate path validation for [`crate::ServerAuth::TrustedCertificates`]
+//! and for client certificates ([`crate::ServerConfig::with_client_auth`]),
+//! the checks on a leaf that is itself trusted, the key-usage rules every
+//! server and client key must meet, and the server's choice of certificate by
+//! SNI.
 //!
 //! Path building, validity periods, name matching and the RFC 5280 profile are
 //! `rustls-webpki`'s; rsatls only supplies the signature algorithms, as adapters
@@ -14,8 +16,8 @@
 use core::fmt;
 use core::net::IpAddr;
 
-use der::Decode;
 use der::asn1::ObjectIdentifier;
+use der::{Decode, Encode};
 use rustls_pki_types::{
     AlgorithmIdentifier, CertificateDer, DnsName, InvalidSignature, ServerName,
     SignatureVerificationAlgorithm, UnixTime, alg_id,
@@ -26,6 +28,7 @@ use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage as KeyUsageExtension};
 
 use crate::crypto::{CryptoProvider, RsaSignatureScheme};
 use crate::error::{CertificateError, Error};
+use crate::pki::{self, RsaPublicKeyInfo};
 use crate::rsa_kx::{MAX_RSA_BITS, MIN_RSA_BITS};
 
 /// Validates `chain` (leaf first, as the server sent it) to one of `anchors`
@@ -42,9 +45,73 @@ pub(crate) fn verify_server_chain(
     now: UnixTime,
 ) -> Result<(), Error> {
     let bad = |e| Error::BadCertificate(e);
-    let (leaf, intermediates) = chain
-        .split_first()
-        .ok_or(bad(CertificateError::Malformed))?;
+    let leaf_der = chain.first().ok_or(bad(CertificateError::Malformed))?;
+    let leaf_der = CertificateDer::from(leaf_der.as_slice());
+    let leaf = EndEntityCert::try_from(&leaf_der).map_err(|e| bad(certificate_error(&e)))?;
+    verify_chain(
+        provider,
+        anchors,
+        &leaf,
+        chain,
+        now,
+        KeyUsage::server_auth(),
+    )?;
+
+    let name = server_name
+        .and_then(reference_name)
+        .ok_or(bad(CertificateError::NotValidForName))?;
+    leaf.verify_is_valid_for_subject_name(&name)
+        .map_err(|e| bad(certificate_error(&e)))
+}
+
+/// Validates a client's `chain` (leaf first) to one of `anchors` (DER
+/// certificates) at `now`, for a server that asked for it (RFC 5246 §7.4.6):
+/// the leaf must allow clientAuth if it has an extendedKeyUsage extension,
+/// allow digitalSignature if it has a keyUsage extension (it signs the
+/// CertificateVerify, RFC 5280 §4.2.1.3), and hold an RSA key of 2048 to 8192
+/// bits. No name is checked. Returns the leaf's RSA public key.
+pub(crate) fn verify_client_chain(
+    provider: &dyn CryptoProvider,
+    anchors: &[Vec<u8>],
+    chain: &[Vec<u8>],
+    now: UnixTime,
+) -> Result<RsaPublicKeyInfo, Error> {
+    let bad = |e| Error::BadCertificate(e);
+    let leaf_der = chain.first().ok_or(bad(CertificateError::Malformed))?;
+    let key = pki::rsa_key_from_certificate(leaf_der).map_err(bad)?;
+    let leaf_der = CertificateDer::from(leaf_der.as_slice());
+    let leaf = EndEntityCert::try_from(&leaf_der).map_err(|e| bad(certificate_error(&e)))?;
+    verify_chain(
+        provider,
+        anchors,
+        &leaf,
+        chain,
+        now,
+        KeyUsage::client_auth(),
+    )?;
+    check_digital_signature(leaf_der.as_ref()).map_err(bad)?;
+    let bits = provider
+        .rsa_public_key(&key.modulus, &key.exponent)
+        .map_err(|_| bad(CertificateError::Malformed))?
+        .modulus_bits();
+    if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+        return Err(bad(CertificateError::KeySize));
+    }
+    Ok(key)
+}
+
+/// Builds a path from `leaf` (the first of `chain`) through the rest of
+/// `chain` to one of `anchors` at `now`, for `usage`. Anchors that do not
+/// parse are skipped.
+fn verify_chain(
+    provider: &dyn CryptoProvider,
+    anchors: &[Vec<u8>],
+    leaf: &EndEntityCert<'_>,
+    chain: &[Vec<u8>],
+    now: UnixTime,
+    usage: KeyUsage,
+) -> Result<(), Error> {
+    let bad = |e| Error::BadCertificate(e);
     let anchor_ders: Vec<CertificateDer<'_>> = anchors
         .iter()
         .map(|c| CertificateDer::from(c.as_slice()))
@@ -53,12 +120,11 @@ pub(crate) fn verify_server_chain(
         .iter()
         .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
         .collect();
-    let intermediates: Vec<CertificateDer<'_>> = intermediates
+    let intermediates: Vec<CertificateDer<'_>> = chain
         .iter()
+        .skip(1)
         .map(|c| CertificateDer::from(c.as_slice()))
         .collect();
-    let leaf = CertificateDer::from(leaf.as_slice());
-    let leaf = EndEntityCert::try_from(&leaf).map_err(|e| bad(certificate_error(&e)))?;
 
     let algorithms = ProviderAlgorithm::all(provider);
     let algorithms: Vec<&dyn SignatureVerificationAlgorithm> = algorithms
@@ -70,17 +136,57 @@ pub(crate) fn verify_server_chain(
         &anchors,
         &intermediates,
         now,
-        KeyUsage::server_auth(),
+        usage,
         None,
         None,
     )
-    .map_err(|e| bad(certificate_error(&e)))?;
+    .map(|_| ())
+    .map_err(|e| bad(certificate_error(&e)))
+}
 
-    let name = server_name
-        .and_then(reference_name)
-        .ok_or(bad(CertificateError::NotValidForName))?;
-    leaf.verify_is_valid_for_subject_name(&name)
-        .map_err(|e| bad(certificate_error(&e)))
+/// RFC 5280 §4.2.1.3: a key whose certificate has a keyUsage extension may
+/// only be used as it says; a client key signs the CertificateVerify (RFC 5246
+/// §7.4.8), so the extension, when present, must assert digitalSignature.
+pub(crate) fn check_digital_signature(leaf: &[u8]) -> Result<(), CertificateError> {
+    let cert = Certificate::from_der(leaf).map_err(|_| CertificateError::Malformed)?;
+    match cert.tbs_certificate().get_extension::<KeyUsageExtension>() {
+        Ok(None) => Ok(()),
+        Ok(Some((_, usage))) if usage.digital_signature() => Ok(()),
+        Ok(Some(_)) => Err(CertificateError::NoDigitalSignature),
+        Err(_) => Err(CertificateError::Malformed),
+    }
+}
+
+/// Most bytes of distinguished names a CertificateRequest carries
+/// (RFC 5246 §7.4.4 certificate_authorities): names past this are left out,
+/// so a long CA file cannot make the message (or the client's buffer) large.
+pub(crate) const MAX_CA_NAMES_LEN: usize = 16 * 1024;
+
+/// The DER subject names of the `roots` that parse, in order, for a
+/// CertificateRequest's certificate_authorities: each is added while the
+/// encoded list (two length bytes per name) stays within
+/// [`MAX_CA_NAMES_LEN`].
+pub(crate) fn subject_names(roots: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut names = Vec::new();
+    let mut len = 0;
+    for root in roots {
+        let Ok(cert) = Certificate::from_der(root) else {
+            continue;
+        };
+        let Ok(name) = cert.tbs_certificate().subject().to_der() else {
+            continue;
+        };
+        // RFC 5246 §7.4.4: opaque DistinguishedName<1..2^16-1>.
+        if name.is_empty() || name.len() > 0xffff {
+            continue;
+        }
+        if len + 2 + name.len() > MAX_CA_NAMES_LEN {
+            break;
+        }
+        len += 2 + name.len();
+        names.push(name);
+    }
+    names
 }
 
 /// Checks a leaf that is byte-identical to a trusted certificate (a

@@ -19,7 +19,7 @@ use rsatls::msgs::enums::{
     AlertDescription, AlertLevel, ClientCertificateType, ContentType, HandshakeType,
     SignatureScheme,
 };
-use rsatls::msgs::handshake::{CertificateRequest, HandshakeMessage};
+use rsatls::msgs::handshake::{CertificateRequest, DigitallySigned, HandshakeMessage};
 use rsatls::state_table::{Message, Outcome, Side, State, outcome};
 use rsatls::suites::Suite;
 use rsatls::{ClientConnection, Endpoint, Error, ServerConnection};
@@ -163,6 +163,18 @@ fn scripts() -> (Script, Script) {
             (Message::ClientHello, ch.clone()),
             (Message::ServerHello, sh.clone()),
             (Message::Certificate, cert.clone()),
+            (
+                Message::EmptyCertificate,
+                HandshakeMessage::Certificate(Vec::new()).to_bytes(),
+            ),
+            (
+                Message::CertificateVerify,
+                HandshakeMessage::CertificateVerify(DigitallySigned {
+                    scheme: SignatureScheme::RSA_PSS_RSAE_SHA256,
+                    signature: vec![0; 256],
+                })
+                .to_bytes(),
+            ),
             (Message::CertificateRequest, certificate_request()),
             (Message::ServerHelloDone, shd.clone()),
             (Message::ClientKeyExchange, cke.clone()),
@@ -361,6 +373,7 @@ fn replay(side: Side, script: &Script, path: &[Message], stats: &mut Stats) -> b
             let mut s = server(server_config("rsa2048"), SERVER_SEED);
             run(&mut s, ServerConnection::state, side, script, path, stats)
         }
+        Side::ServerWithClientAuth => unimplemented!("client-auth exploration"),
         Side::Client => {
             let mut c = client(client_config("rsa2048"), CLIENT_SEED);
             take_output(&mut c);

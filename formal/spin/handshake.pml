@@ -2,7 +2,7 @@
  * Variant: handshake.pml.
  * Check with formal/spin/check.sh. */
 
-mtype = {HelloRequest, ClientHello, ServerHello, Certificate, CertificateRequest, ServerHelloDone, ClientKeyExchange, Finished, OtherHandshake, ChangeCipherSpec, ApplicationData, WarningAlert, FatalAlert, CloseNotify};
+mtype = {HelloRequest, ClientHello, ServerHello, Certificate, EmptyCertificate, CertificateRequest, ServerHelloDone, ClientKeyExchange, CertificateVerify, Finished, OtherHandshake, ChangeCipherSpec, ApplicationData, WarningAlert, FatalAlert, CloseNotify};
 
 #define C_ExpectServerHello 0
 #define C_ExpectCertificate 1
@@ -54,9 +54,11 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectServerHello && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == ServerHello -> tainted = tainted || !ok; if :: fate == GO -> st = C_ExpectCertificate :: else -> skip fi
   :: st == C_ExpectServerHello && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHello && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHello && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHello && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -68,9 +70,11 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectCertificate && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == Certificate -> if :: !ok -> out[nout] = FatalAlert; outv[nout] = 42; nout++; fate = FAIL; :: else -> skip fi; if :: fate == GO -> st = C_ExpectServerHelloDone :: else -> skip fi
+  :: st == C_ExpectCertificate && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 42; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectCertificate && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectCertificate && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -82,9 +86,11 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectServerHelloDone && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDone && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDone && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDone && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDone && m == CertificateRequest -> tainted = tainted || !ok; if :: fate == GO -> st = C_ExpectServerHelloDoneAfterRequest :: else -> skip fi
   :: st == C_ExpectServerHelloDone && m == ServerHelloDone -> tainted = tainted || !ok; out[nout] = ClientKeyExchange; outv[nout] = 1; nout++; out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; if :: fate == GO -> st = C_ExpectChangeCipherSpec :: else -> skip fi
   :: st == C_ExpectServerHelloDone && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDone && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDone && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDone && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDone && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -96,9 +102,11 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectServerHelloDoneAfterRequest && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
-  :: st == C_ExpectServerHelloDoneAfterRequest && m == ServerHelloDone -> tainted = tainted || !ok; out[nout] = Certificate; outv[nout] = 1; nout++; out[nout] = ClientKeyExchange; outv[nout] = 1; nout++; out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; if :: fate == GO -> st = C_ExpectChangeCipherSpec :: else -> skip fi
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == ServerHelloDone -> tainted = tainted || !ok; out[nout] = EmptyCertificate; outv[nout] = 1; nout++; out[nout] = ClientKeyExchange; outv[nout] = 1; nout++; out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; if :: fate == GO -> st = C_ExpectChangeCipherSpec :: else -> skip fi
   :: st == C_ExpectServerHelloDoneAfterRequest && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -110,9 +118,11 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectChangeCipherSpec && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectChangeCipherSpec && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectChangeCipherSpec && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectChangeCipherSpec && m == ChangeCipherSpec -> if :: fate == GO -> st = C_ExpectFinished :: else -> skip fi
@@ -124,9 +134,11 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectFinished && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectFinished && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_ExpectFinished && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == Finished -> if :: !ok -> out[nout] = FatalAlert; outv[nout] = 20; nout++; fate = FAIL; :: ok && tainted -> out[nout] = FatalAlert; outv[nout] = 51; nout++; fate = FAIL; :: else -> skip fi; if :: fate == GO -> st = C_Established :: else -> skip fi
   :: st == C_ExpectFinished && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectFinished && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -138,9 +150,11 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_Established && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_Established && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == C_Established && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_Established && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -160,9 +174,11 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_ExpectClientHello && m == ClientHello -> tainted = tainted || !ok; out[nout] = ServerHello; outv[nout] = 1; nout++; out[nout] = Certificate; outv[nout] = 1; nout++; out[nout] = ServerHelloDone; outv[nout] = 1; nout++; if :: fate == GO -> st = S_ExpectClientKeyExchange :: else -> skip fi
   :: st == S_ExpectClientHello && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectClientHello && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectClientHello && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -174,9 +190,11 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_ExpectClientKeyExchange && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectClientKeyExchange && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; if :: fate == GO -> st = S_ExpectChangeCipherSpec :: else -> skip fi
+  :: st == S_ExpectClientKeyExchange && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -188,9 +206,11 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_ExpectChangeCipherSpec && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectChangeCipherSpec && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectChangeCipherSpec && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectChangeCipherSpec && m == ChangeCipherSpec -> if :: fate == GO -> st = S_ExpectFinished :: else -> skip fi
@@ -202,9 +222,11 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_ExpectFinished && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectFinished && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_ExpectFinished && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == Finished -> if :: pms_bad || !ok -> out[nout] = FatalAlert; outv[nout] = 20; nout++; fate = FAIL; :: !pms_bad && ok && tainted -> out[nout] = FatalAlert; outv[nout] = 51; nout++; fate = FAIL; :: else -> out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; fi; if :: fate == GO -> st = S_Established :: else -> skip fi
   :: st == S_ExpectFinished && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectFinished && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -216,9 +238,11 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_Established && m == ClientHello -> out[nout] = WarningAlert; outv[nout] = 100; nout++; skip
   :: st == S_Established && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_Established && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == S_Established && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_Established && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -336,7 +360,7 @@ end:
 #ifndef HONEST
   :: atomic { holding && held_to_server -> to_server!held,held_v; holding = 0; held = 0; held_v = 0 }
   :: atomic { holding && !held_to_server -> to_client!held,held_v; holding = 0; held = 0; held_v = 0 }
-  :: atomic { tampered < MAX_TAMPER -> tampered++; if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = CertificateRequest :: m = ServerHelloDone :: m = ClientKeyExchange :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
+  :: atomic { tampered < MAX_TAMPER -> tampered++; if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = EmptyCertificate :: m = CertificateRequest :: m = ServerHelloDone :: m = ClientKeyExchange :: m = CertificateVerify :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
      if :: to_server!m,0 :: to_client!m,0 fi; m = 0 }
 #endif
   od
@@ -351,7 +375,7 @@ proctype NoOracle() {
   mtype out[4], oa[4]; byte outv[4], va[4]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;
   do
   :: i < NO_ORACLE_DEPTH ->
-     if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = CertificateRequest :: m = ServerHelloDone :: m = ClientKeyExchange :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
+     if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = EmptyCertificate :: m = CertificateRequest :: m = ServerHelloDone :: m = ClientKeyExchange :: m = CertificateVerify :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
      if :: ok = 1 :: ok = 0 fi;
      if :: m == ClientKeyExchange -> oka = 1; okb = 0 :: else -> oka = ok; okb = ok fi;
      if :: a == S_ExpectFinished && m == Finished -> break :: else -> skip fi;

@@ -81,7 +81,10 @@ pub struct HandshakeInfo {
     pub secure_renegotiation: bool,
     /// The server name the client asked for (SNI), if any.
     pub server_name: Option<String>,
-    /// The server's certificate chain, leaf first (client side only).
+    /// The peer's certificate chain, leaf first: on a client the server's; on
+    /// a server the client's validated chain when it asked for one
+    /// ([`crate::ServerConfig::with_client_auth`]) and the client sent one,
+    /// and empty otherwise.
     pub peer_certificates: Vec<Vec<u8>>,
     /// The application protocol agreed with ALPN (RFC 7301), if any.
     pub alpn_protocol: Option<Vec<u8>>,
@@ -357,7 +360,7 @@ impl<R: Role> Connection<R> {
             if self.core.peer_closed {
                 return Ok(None);
             }
-            let order = (R::SIDE, self.role.table_state());
+            let order = (self.role.side(), self.role.table_state());
             if let Some(raw) = self.core.next_handshake_message(order)? {
                 let msg = HandshakeMessage::decode(&raw)?;
                 self.role
@@ -479,11 +482,15 @@ impl<R: Role> core::fmt::Debug for Connection<R> {
 /// the state of `order`, decided by the declarative table alone. Messages the
 /// table accepts, ignores or refuses go on to be decoded; a failed state has no
 /// row and lets the handler report it.
-fn check_order((side, state): (Side, Option<TableState>), typ: HandshakeType) -> Result<(), Error> {
+fn check_order(
+    (side, state): (Side, Option<TableState>),
+    typ: HandshakeType,
+    len: usize,
+) -> Result<(), Error> {
     let Some(state) = state else {
         return Ok(());
     };
-    match state_table::outcome(side, state, Message::of_handshake(typ)) {
+    match state_table::outcome(side, state, Message::of_handshake(typ, len)) {
         Outcome::Fatal(AlertDescription::UNEXPECTED_MESSAGE) => Err(Error::UnexpectedMessage {
             expected: state.expecting(),
             got: handshake_name(typ),
@@ -522,6 +529,13 @@ pub trait Role: sealed::Sealed {
     /// Which side's rows of [`state_table`] this role follows.
     #[doc(hidden)]
     const SIDE: Side;
+    /// Which machine of [`state_table`] this connection follows: [`Self::SIDE`]
+    /// unless the configuration makes it another (a server that asks for
+    /// client certificates).
+    #[doc(hidden)]
+    fn side(&self) -> Side {
+        Self::SIDE
+    }
     #[doc(hidden)]
     fn handle(&mut self, core: &mut Core, input: Input<'_>) -> Result<(), Error>;
     #[doc(hidden)]
@@ -751,10 +765,10 @@ impl Core {
             return Ok(None);
         };
         let typ = HandshakeType(t);
+        let len = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
         // RFC 5246 §7.2.2, §7.4: a message out of order is an unexpected_message,
         // whatever its body holds.
-        check_order(order, typ)?;
-        let len = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+        check_order(order, typ, len)?;
         match typ {
             // RFC 5246 §7.4.1.2: every ClientHello up to the largest the wire
             // format allows is legal; a length beyond that cannot be one.

@@ -2,12 +2,20 @@
 //!
 //! ```text
 //!   ClientHello        -->
-//!                      <--  ServerHello, Certificate, ServerHelloDone
+//!                      <--  ServerHello, Certificate,
+//!                           CertificateRequest*, ServerHelloDone
+//!   Certificate*
 //!   ClientKeyExchange
+//!   CertificateVerify*
 //!   [ChangeCipherSpec]
 //!   Finished           -->
 //!                      <--  [ChangeCipherSpec], Finished
 //! ```
+//!
+//! The starred messages belong to client authentication
+//! ([`ServerConfig::with_client_auth`]): the server asks, the client answers
+//! with its chain (or an empty one), and after a non-empty chain proves it
+//! holds the key by signing the transcript in CertificateVerify.
 
 use std::sync::Arc;
 
@@ -16,18 +24,22 @@ use subtle::ConstantTimeEq;
 
 use super::{Connection, Core, HandshakeInfo, Input, Role, sealed};
 use crate::UnixTime;
-use crate::config::ServerConfig;
+use crate::config::{ClientAuthMode, ServerConfig};
 use crate::error::{Error, Misbehavior};
 use crate::key_schedule::{FinishedLabel, MasterSecret, SECRET_LEN};
 use crate::msgs::enums::{
-    AlertDescription, AlertLevel, CipherSuite, Compression, ExtensionType, ProtocolVersion,
+    AlertDescription, AlertLevel, CipherSuite, ClientCertificateType, Compression, ExtensionType,
+    ProtocolVersion,
 };
 use crate::msgs::extensions::Extension;
-use crate::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
+use crate::msgs::handshake::{
+    CertificateRequest, ClientHello, DigitallySigned, HandshakeMessage, ServerHello,
+};
+use crate::pki::RsaPublicKeyInfo;
 use crate::record::RecordKey;
-use crate::rsa_kx;
 use crate::state_table::{Side, State as TableState};
 use crate::suites::Suite;
+use crate::{rsa_kx, sig, verify};
 
 /// The server side's state. Use [`ServerConnection`](super::ServerConnection).
 pub struct Server {
@@ -42,7 +54,13 @@ impl sealed::Sealed for Server {}
 
 enum State {
     ExpectClientHello,
+    /// A CertificateRequest was sent: the client's Certificate is next.
+    ExpectClientCertificate(Negotiated),
     ExpectClientKeyExchange(Negotiated),
+    /// The client's chain validated; its CertificateVerify must follow the
+    /// ClientKeyExchange.
+    ExpectCertifiedClientKeyExchange(Negotiated, RsaPublicKeyInfo),
+    ExpectCertificateVerify(Keyed, RsaPublicKeyInfo),
     ExpectChangeCipherSpec(Keyed),
     ExpectFinished(Keyed),
     Established,
@@ -63,6 +81,9 @@ struct Negotiated {
     /// Which of the configuration's chains (and keys) was sent.
     cert: usize,
     alpn_protocol: Option<Vec<u8>>,
+    /// The client's validated chain, leaf first; empty when it sent none or
+    /// none was asked for.
+    client_chain: Vec<Vec<u8>>,
 }
 
 /// After ClientKeyExchange: the master secret and the client's pending read key.
@@ -113,10 +134,12 @@ impl Connection<Server> {
     /// The host name the client asked for (SNI), once its ClientHello is processed.
     pub fn server_name(&self) -> Option<&str> {
         match &self.role.state {
-            State::ExpectClientKeyExchange(n) => n.server_name.as_deref(),
-            State::ExpectChangeCipherSpec(k) | State::ExpectFinished(k) => {
-                k.neg.server_name.as_deref()
-            }
+            State::ExpectClientCertificate(n)
+            | State::ExpectClientKeyExchange(n)
+            | State::ExpectCertifiedClientKeyExchange(n, _) => n.server_name.as_deref(),
+            State::ExpectCertificateVerify(k, _)
+            | State::ExpectChangeCipherSpec(k)
+            | State::ExpectFinished(k) => k.neg.server_name.as_deref(),
             _ => self
                 .core
                 .info
@@ -130,6 +153,13 @@ impl Connection<Server> {
 impl Role for Server {
     const SIDE: Side = Side::Server;
 
+    fn side(&self) -> Side {
+        match self.config.client_auth {
+            Some(_) => Side::ServerWithClientAuth,
+            None => Side::Server,
+        }
+    }
+
     fn handle(&mut self, core: &mut Core, input: Input<'_>) -> Result<(), Error> {
         let state = core::mem::replace(&mut self.state, State::Failed);
         self.state = match (state, input) {
@@ -138,7 +168,25 @@ impl Role for Server {
                 Input::Handshake(HandshakeMessage::ClientHello(ch), raw),
             ) => {
                 core.transcript.extend_from_slice(raw);
-                State::ExpectClientKeyExchange(self.client_hello(core, &ch)?)
+                let neg = self.client_hello(core, &ch)?;
+                match self.config.client_auth {
+                    Some(_) => State::ExpectClientCertificate(neg),
+                    None => State::ExpectClientKeyExchange(neg),
+                }
+            }
+            (
+                State::ExpectClientCertificate(mut neg),
+                Input::Handshake(HandshakeMessage::Certificate(chain), raw),
+            ) => {
+                let key = self.client_certificate(core, &chain)?;
+                core.transcript.extend_from_slice(raw);
+                match key {
+                    Some(key) => {
+                        neg.client_chain = chain;
+                        State::ExpectCertifiedClientKeyExchange(neg, key)
+                    }
+                    None => State::ExpectClientKeyExchange(neg),
+                }
             }
             (
                 State::ExpectClientKeyExchange(neg),
@@ -146,6 +194,23 @@ impl Role for Server {
             ) => {
                 core.transcript.extend_from_slice(raw);
                 State::ExpectChangeCipherSpec(self.client_key_exchange(core, neg, &c)?)
+            }
+            (
+                State::ExpectCertifiedClientKeyExchange(neg, key),
+                Input::Handshake(HandshakeMessage::ClientKeyExchange(c), raw),
+            ) => {
+                core.transcript.extend_from_slice(raw);
+                State::ExpectCertificateVerify(self.client_key_exchange(core, neg, &c)?, key)
+            }
+            (
+                State::ExpectCertificateVerify(keyed, key),
+                Input::Handshake(HandshakeMessage::CertificateVerify(signed), raw),
+            ) => {
+                certificate_verify(core, &key, &signed)?;
+                // RFC 5246 §7.4.9: the Finished hashes cover the CertificateVerify
+                // (RFC 7627 §3: the session hash, taken at ClientKeyExchange, does not).
+                core.transcript.extend_from_slice(raw);
+                State::ExpectChangeCipherSpec(keyed)
             }
             (State::ExpectChangeCipherSpec(mut keyed), Input::ChangeCipherSpec) => {
                 if let Some(key) = keyed.client_key.take() {
@@ -196,7 +261,9 @@ impl Role for Server {
     fn holds_secrets(&self) -> bool {
         matches!(
             self.state,
-            State::ExpectChangeCipherSpec(_) | State::ExpectFinished(_)
+            State::ExpectCertificateVerify(..)
+                | State::ExpectChangeCipherSpec(_)
+                | State::ExpectFinished(_)
         )
     }
 }
@@ -206,7 +273,12 @@ impl State {
     fn table_state(&self) -> Option<TableState> {
         Some(match self {
             Self::ExpectClientHello => TableState::ExpectClientHello,
+            Self::ExpectClientCertificate(_) => TableState::ExpectClientCertificate,
             Self::ExpectClientKeyExchange(_) => TableState::ExpectClientKeyExchange,
+            Self::ExpectCertifiedClientKeyExchange(..) => {
+                TableState::ExpectCertifiedClientKeyExchange
+            }
+            Self::ExpectCertificateVerify(..) => TableState::ExpectCertificateVerify,
             Self::ExpectChangeCipherSpec(_) => TableState::ExpectChangeCipherSpec,
             Self::ExpectFinished(_) => TableState::ExpectFinished,
             Self::Established => TableState::Established,
@@ -235,6 +307,13 @@ impl Server {
         let common = &self.config.common;
         // From here on, every record must carry TLS 1.2 (RFC 5246 Appendix E.1).
         core.lenient_record_version = false;
+        // Client chains are validated at the caller's time; a connection made
+        // without one cannot authenticate clients (a local error, not the peer's).
+        if self.config.client_auth.is_some() && self.now.is_none() {
+            return Err(Error::Internal(
+                "client authentication needs the time: use ServerConnection::new_at",
+            ));
+        }
 
         // RFC 5246 Appendix E.1: a higher client_version negotiates our highest (1.2).
         if ch.client_version < ProtocolVersion::TLSV1_2 {
@@ -333,7 +412,27 @@ impl Server {
             extensions: Some(extensions),
         });
         let certificate = HandshakeMessage::Certificate(self.config.certs[cert].chain.clone());
-        core.send_handshake(&[&hello, &certificate, &HandshakeMessage::ServerHelloDone])?;
+        match &self.config.client_auth {
+            Some(auth) => {
+                // RFC 5246 §7.4.4: a CertificateRequest right after the server's
+                // Certificate. rsatls verifies only RSA signatures, with the
+                // schemes it offers here (no SHA-1); the CA names are advisory.
+                let request = HandshakeMessage::CertificateRequest(CertificateRequest {
+                    certificate_types: vec![ClientCertificateType::RSA_SIGN],
+                    signature_schemes: sig::SCHEMES.to_vec(),
+                    certificate_authorities: verify::subject_names(&auth.roots),
+                });
+                core.send_handshake(&[
+                    &hello,
+                    &certificate,
+                    &request,
+                    &HandshakeMessage::ServerHelloDone,
+                ])?;
+            }
+            None => {
+                core.send_handshake(&[&hello, &certificate, &HandshakeMessage::ServerHelloDone])?
+            }
+        }
 
         Ok(Negotiated {
             suite,
@@ -345,7 +444,32 @@ impl Server {
             server_name,
             cert,
             alpn_protocol,
+            client_chain: Vec::new(),
         })
+    }
+
+    /// The client's Certificate (RFC 5246 §7.4.6): its chain validated to the
+    /// configured roots, and the leaf's key for the CertificateVerify; `None`
+    /// when the client sent no certificate and the mode lets it go on.
+    fn client_certificate(
+        &self,
+        core: &Core,
+        chain: &[Vec<u8>],
+    ) -> Result<Option<RsaPublicKeyInfo>, Error> {
+        let (Some(auth), Some(now)) = (&self.config.client_auth, self.now) else {
+            return Err(Error::Internal("client certificate without client auth"));
+        };
+        if chain.is_empty() {
+            // RFC 5246 §7.4.6: a server that requires client authentication
+            // "may respond with a fatal handshake failure alert".
+            return match auth.mode {
+                ClientAuthMode::Required => Err(Error::HandshakeFailure(
+                    "the client sent no certificate and one is required",
+                )),
+                ClientAuthMode::Optional => Ok(None),
+            };
+        }
+        verify::verify_client_chain(core.provider.as_ref(), &auth.roots, chain, now).map(Some)
     }
 
     fn client_key_exchange(
@@ -392,6 +516,32 @@ impl Server {
     }
 }
 
+/// RFC 5246 §7.4.8: the client's signature over every handshake message up to
+/// and including ClientKeyExchange (the transcript as it stands), hashed with
+/// the hash of the algorithm it names, under its certificate's key.
+fn certificate_verify(
+    core: &Core,
+    key: &RsaPublicKeyInfo,
+    signed: &DigitallySigned,
+) -> Result<(), Error> {
+    // RFC 5246 §7.4.8: the algorithm "MUST be one of those present in the
+    // supported_signature_algorithms field of the CertificateRequest".
+    if !sig::SCHEMES.contains(&signed.scheme) {
+        return Err(Error::PeerMisbehaved(Misbehavior::IllegalParameter(
+            "CertificateVerify uses an algorithm the server did not offer",
+        )));
+    }
+    // §7.2.2: decrypt_error when a signature could not be correctly verified.
+    sig::verify(
+        core.provider.as_ref(),
+        signed.scheme,
+        &key.modulus,
+        &key.exponent,
+        &core.transcript,
+        &signed.signature,
+    )
+}
+
 fn finished(
     core: &mut Core,
     keyed: Keyed,
@@ -427,7 +577,7 @@ fn finished(
         extended_master_secret: neg.ems,
         secure_renegotiation: neg.secure_renegotiation,
         server_name: neg.server_name,
-        peer_certificates: Vec::new(),
+        peer_certificates: neg.client_chain,
         alpn_protocol: neg.alpn_protocol,
     });
     Ok(())
