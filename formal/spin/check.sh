@@ -12,7 +12,9 @@
 #              assertion that both sides complete.
 #   no-oracle  two server copies in lockstep, one given a valid and one an
 #              invalid ClientKeyExchange; their answers must agree until Finished.
-# handshake.pml must pass all three; every broken_*.pml must fail at least one.
+# handshake.pml (plain server, client without a certificate) and
+# handshake_client_auth.pml (a server requiring a client certificate, a client
+# holding one) must pass all three; every broken_*.pml must fail at least one.
 # Exit status 0 only if both hold.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -41,11 +43,14 @@ run() {
 }
 
 status=0
-for mode in attack honest no-oracle; do
-  if [ "$(run handshake.pml "$mode")" != "0" ]; then
-    echo "FAIL: handshake.pml violates a property in mode $mode" >&2
-    status=1
-  fi
+for faithful in "$here"/handshake*.pml; do
+  name="$(basename "$faithful")"
+  for mode in attack honest no-oracle; do
+    if [ "$(run "$name" "$mode")" != "0" ]; then
+      echo "FAIL: $name violates a property in mode $mode" >&2
+      status=1
+    fi
+  done
 done
 for broken in "$here"/broken_*.pml; do
   name="$(basename "$broken")"
@@ -58,5 +63,5 @@ for broken in "$here"/broken_*.pml; do
     status=1
   fi
 done
-[ "$status" = 0 ] && echo "spin: handshake.pml holds in every mode; every broken variant is caught" >&2
+[ "$status" = 0 ] && echo "spin: handshake*.pml hold in every mode; every broken variant is caught" >&2
 exit "$status"
