@@ -1,5 +1,6 @@
-//! Exhaustive bounded exploration of both handshake state machines against the
-//! declarative table in `rsatls::state_table`.
+//! Exhaustive bounded exploration of the handshake state machines (client,
+//! server, and server asking for client certificates) against the declarative
+//! table in `rsatls::state_table`.
 //!
 //! Every sequence of up to [`DEPTH`] records drawn from the whole alphabet
 //! (`Message::ALL`: every handshake type, ChangeCipherSpec, application data, and
@@ -11,9 +12,13 @@
 //! stickiness after a fatal error is checked once per fatal leaf.
 
 mod common;
+#[path = "chain/pki.rs"]
+mod pki;
 
 use common::wire::*;
 use common::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 use rsatls::msgs::alert::Alert;
 use rsatls::msgs::enums::{
     AlertDescription, AlertLevel, ClientCertificateType, ContentType, HandshakeType,
@@ -22,7 +27,7 @@ use rsatls::msgs::enums::{
 use rsatls::msgs::handshake::{CertificateRequest, DigitallySigned, HandshakeMessage};
 use rsatls::state_table::{Message, Outcome, Side, State, outcome};
 use rsatls::suites::Suite;
-use rsatls::{ClientConnection, Endpoint, Error, ServerConnection};
+use rsatls::{ClientAuthMode, ClientConnection, Endpoint, Error, ServerConnection};
 
 /// Longest sequence explored.
 const DEPTH: usize = 6;
@@ -37,10 +42,16 @@ struct Script {
     suite: &'static Suite,
     key: Vec<u8>,
     salt: Vec<u8>,
-    /// Playing the server: the write keys and Finished of the handshake in which
-    /// it sent a CertificateRequest (the client's empty Certificate changes the
-    /// EMS session hash, so the master secret, and the transcript).
+    /// The write keys and Finished of the other branch of the handshake, taken
+    /// once the test has sent `branch_on`. Playing the server: the handshake in
+    /// which it sent a CertificateRequest (the client's empty Certificate
+    /// changes the EMS session hash, so the master secret, and the
+    /// transcript). Playing an authenticated client: the handshake in which it
+    /// sent its certificate and CertificateVerify, rather than an empty
+    /// Certificate.
     requested: Option<Keys>,
+    /// The message that selects `requested`.
+    branch_on: Message,
 }
 
 /// A peer's write key, salt and Finished message.
@@ -191,6 +202,7 @@ fn scripts() -> (Script, Script) {
         key: block[..kl].to_vec(),
         salt: block[2 * kl..2 * kl + 4].to_vec(),
         requested: None,
+        branch_on: Message::CertificateRequest,
     };
     let playing_server = Script {
         messages: common(server_fin),
@@ -198,8 +210,138 @@ fn scripts() -> (Script, Script) {
         key: block[kl..2 * kl].to_vec(),
         salt: block[2 * kl + 4..].to_vec(),
         requested: Some(requested_keys(&ch, &sh, &cert, &shd, suite)),
+        branch_on: Message::CertificateRequest,
     };
     (playing_client, playing_server)
+}
+
+/// A server that asks for client certificates, optionally (so both an empty
+/// Certificate and a certificate are accepted), trusting the test root.
+fn client_auth_server() -> ServerConnection {
+    let config = server_config("rsa2048")
+        .with_client_auth(vec![pki::pki().root.clone()], ClientAuthMode::Optional)
+        .unwrap();
+    ServerConnection::new_at(
+        std::sync::Arc::new(config),
+        pki::now(),
+        ChaCha20Rng::seed_from_u64(SERVER_SEED),
+    )
+}
+
+/// The script for playing a client to [`client_auth_server`]: the honest
+/// client's ClientHello and ClientKeyExchange (from `playing_client`), a
+/// certificate for other2048 under the test root (clientAuth,
+/// digitalSignature), its CertificateVerify, and the keys and Finished of
+/// both branches (empty Certificate: the defaults; certificate: `requested`).
+fn client_auth_script(playing_client: &Script) -> Script {
+    let find = |m| {
+        playing_client
+            .messages
+            .iter()
+            .find(|(x, _)| *x == m)
+            .unwrap()
+            .1
+            .clone()
+    };
+    let (ch, cke) = (find(Message::ClientHello), find(Message::ClientKeyExchange));
+    let suite = playing_client.suite;
+    let leaf = pki::certificate_with(
+        "other2048",
+        "rsatls explored client",
+        ("rsa4096", "rsatls test root"),
+        pki::Kind::Leaf(vec![pki::dns("client.rsatls.invalid")]),
+        pki::VALID,
+        pki::Usage {
+            key_usage: Some(x509_cert::ext::pkix::KeyUsages::DigitalSignature.into()),
+            extended: Some(vec![der::oid::ObjectIdentifier::new_unwrap(
+                "1.3.6.1.5.5.7.3.2",
+            )]),
+        },
+    );
+    let cert = HandshakeMessage::Certificate(vec![leaf]).to_bytes();
+    let empty = HandshakeMessage::Certificate(Vec::new()).to_bytes();
+
+    // The server's flight and, per branch, the master secret it derives.
+    let branch = |client_cert: &[u8]| {
+        let log = std::sync::Arc::new(MemoryKeyLog::default());
+        let config = server_config("rsa2048")
+            .with_client_auth(vec![pki::pki().root.clone()], ClientAuthMode::Optional)
+            .unwrap()
+            .with_key_log(log.clone());
+        let mut s = ServerConnection::new_at(
+            std::sync::Arc::new(config),
+            pki::now(),
+            ChaCha20Rng::seed_from_u64(SERVER_SEED),
+        );
+        feed(&mut s, &plain(ContentType::HANDSHAKE, &ch), usize::MAX).unwrap();
+        let flight: Vec<u8> = records(&take_output(&mut s))
+            .into_iter()
+            .flat_map(|(_, f)| f)
+            .collect();
+        let wire = [
+            plain(ContentType::HANDSHAKE, client_cert),
+            plain(ContentType::HANDSHAKE, &cke),
+        ]
+        .concat();
+        feed(&mut s, &wire, usize::MAX).unwrap();
+        (flight, unhex(&log.secret("CLIENT_RANDOM").unwrap()))
+    };
+    let (flight, master_empty) = branch(&empty);
+    let (_, master_cert) = branch(&cert);
+    let HandshakeMessage::ClientHello(hello) = HandshakeMessage::decode(&ch).unwrap() else {
+        panic!()
+    };
+    let sh = &split_messages(&plain(ContentType::HANDSHAKE, &flight))[0];
+    let HandshakeMessage::ServerHello(server_hello) = HandshakeMessage::decode(sh).unwrap() else {
+        panic!()
+    };
+    let signed = [&ch[..], &flight, &cert, &cke].concat();
+    let signature = {
+        use rsa::signature::{SignatureEncoding, Signer};
+        rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(pki::rsa_key("other2048"))
+            .sign(&signed)
+            .to_vec()
+    };
+    let cv = HandshakeMessage::CertificateVerify(DigitallySigned {
+        scheme: SignatureScheme::RSA_PKCS1_SHA256,
+        signature,
+    })
+    .to_bytes();
+    let keys = |master: &[u8], transcript: &[u8]| {
+        let kl = suite.aead.key_len();
+        let seed = [&server_hello.random[..], &hello.random[..]].concat();
+        let block = prf(suite.hash, master, b"key expansion", &seed, 2 * kl + 8);
+        let hash = provider().hash(suite.hash, transcript);
+        let verify_data = prf(suite.hash, master, b"client finished", hash.as_ref(), 12);
+        Keys {
+            key: block[..kl].to_vec(),
+            salt: block[2 * kl..2 * kl + 4].to_vec(),
+            finished: HandshakeMessage::Finished(verify_data.try_into().unwrap()).to_bytes(),
+        }
+    };
+    let without = keys(&master_empty, &[&ch[..], &flight, &empty, &cke].concat());
+    let with = keys(&master_cert, &[&signed[..], &cv].concat());
+    let messages = playing_client
+        .messages
+        .iter()
+        .map(|(m, bytes)| {
+            let bytes = match m {
+                Message::Certificate => cert.clone(),
+                Message::CertificateVerify => cv.clone(),
+                Message::Finished => without.finished.clone(),
+                _ => bytes.clone(),
+            };
+            (*m, bytes)
+        })
+        .collect();
+    Script {
+        messages,
+        suite,
+        key: without.key,
+        salt: without.salt,
+        requested: Some(with),
+        branch_on: Message::Certificate,
+    }
 }
 
 /// The test's side of the wire: renders alphabet letters as records.
@@ -252,7 +394,7 @@ impl Peer<'_> {
                 self.record(ContentType::HANDSHAKE, &fin)
             }
             handshake => {
-                self.requested |= handshake == Message::CertificateRequest;
+                self.requested |= handshake == self.script.branch_on;
                 let bytes = &self
                     .script
                     .messages
@@ -373,7 +515,10 @@ fn replay(side: Side, script: &Script, path: &[Message], stats: &mut Stats) -> b
             let mut s = server(server_config("rsa2048"), SERVER_SEED);
             run(&mut s, ServerConnection::state, side, script, path, stats)
         }
-        Side::ServerWithClientAuth => unimplemented!("client-auth exploration"),
+        Side::ServerWithClientAuth => {
+            let mut s = client_auth_server();
+            run(&mut s, ServerConnection::state, side, script, path, stats)
+        }
         Side::Client => {
             let mut c = client(client_config("rsa2048"), CLIENT_SEED);
             take_output(&mut c);
@@ -420,8 +565,10 @@ fn run<C: Endpoint>(
 #[test]
 fn every_sequence_of_up_to_six_records_matches_the_table() {
     let (playing_client, playing_server) = scripts();
+    let authenticating_client = client_auth_script(&playing_client);
     for (side, script) in [
         (Side::Server, &playing_client),
+        (Side::ServerWithClientAuth, &authenticating_client),
         (Side::Client, &playing_server),
     ] {
         let mut stats = Stats::default();

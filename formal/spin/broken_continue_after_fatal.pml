@@ -16,6 +16,14 @@ mtype = {HelloRequest, ClientHello, ServerHello, Certificate, EmptyCertificate, 
 #define S_ExpectChangeCipherSpec 2
 #define S_ExpectFinished 3
 #define S_Established 4
+#define A_ExpectClientHello 0
+#define A_ExpectClientCertificate 1
+#define A_ExpectClientKeyExchange 2
+#define A_ExpectCertifiedClientKeyExchange 3
+#define A_ExpectCertificateVerify 4
+#define A_ExpectChangeCipherSpec 5
+#define A_ExpectFinished 6
+#define A_Established 7
 
 /* Waiting for input is a valid end state only under attack (the attacker may
    starve a side); in the honest run a side stuck waiting is a deadlock. */
@@ -44,6 +52,8 @@ chan from_server = [4] of { mtype, byte };
 
 byte c_st, s_st;
 bool c_failed, s_failed, c_established, s_established;
+/* The client-authenticating server: a client Certificate came; its CertificateVerify verified. */
+bool a_cert_seen, a_cv_ok;
 
 /* One record into the Client: updates st, tainted, pms_bad; fills the
    caller's out/outv/nout with the records sent; sets the caller's fate. */
@@ -104,7 +114,11 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   :: st == C_ExpectServerHelloDoneAfterRequest && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+#ifdef CLIENT_AUTH
+  :: st == C_ExpectServerHelloDoneAfterRequest && m == ServerHelloDone -> tainted = tainted || !ok; out[nout] = Certificate; outv[nout] = 1; nout++; out[nout] = ClientKeyExchange; outv[nout] = 1; nout++; out[nout] = CertificateVerify; outv[nout] = 1; nout++; out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; if :: fate == GO -> st = C_ExpectChangeCipherSpec :: else -> skip fi
+#else
   :: st == C_ExpectServerHelloDoneAfterRequest && m == ServerHelloDone -> tainted = tainted || !ok; out[nout] = EmptyCertificate; outv[nout] = 1; nout++; out[nout] = ClientKeyExchange; outv[nout] = 1; nout++; out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; if :: fate == GO -> st = C_ExpectChangeCipherSpec :: else -> skip fi
+#endif
   :: st == C_ExpectServerHelloDoneAfterRequest && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == C_ExpectServerHelloDoneAfterRequest && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -253,9 +267,145 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   fi
 }
 
+/* One record into the ServerWithClientAuth: updates st, tainted, pms_bad; fills the
+   caller's out/outv/nout with the records sent; sets the caller's fate. */
+inline a_step(st, m, ok, tainted, pms_bad) {
+  nout = 0; fate = GO;
+  if
+  :: st == A_ExpectClientHello && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == ClientHello -> tainted = tainted || !ok; out[nout] = ServerHello; outv[nout] = 1; nout++; out[nout] = Certificate; outv[nout] = 1; nout++; out[nout] = CertificateRequest; outv[nout] = 1; nout++; out[nout] = ServerHelloDone; outv[nout] = 1; nout++; if :: fate == GO -> st = A_ExpectClientCertificate :: else -> skip fi
+  :: st == A_ExpectClientHello && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == ApplicationData -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientHello && m == WarningAlert -> skip
+  :: st == A_ExpectClientHello && m == FatalAlert -> fate = PEER_FAILED
+  :: st == A_ExpectClientHello && m == CloseNotify -> fate = CLOSED
+  :: st == A_ExpectClientCertificate && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == Certificate -> tainted = tainted || !ok; a_cert_seen = 1; if :: fate == GO -> st = A_ExpectCertifiedClientKeyExchange :: else -> skip fi
+  :: st == A_ExpectClientCertificate && m == EmptyCertificate -> tainted = tainted || !ok; if :: fate == GO -> st = A_ExpectClientKeyExchange :: else -> skip fi
+  :: st == A_ExpectClientCertificate && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == ApplicationData -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientCertificate && m == WarningAlert -> skip
+  :: st == A_ExpectClientCertificate && m == FatalAlert -> fate = PEER_FAILED
+  :: st == A_ExpectClientCertificate && m == CloseNotify -> fate = CLOSED
+  :: st == A_ExpectClientKeyExchange && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; if :: fate == GO -> st = A_ExpectChangeCipherSpec :: else -> skip fi
+  :: st == A_ExpectClientKeyExchange && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == ApplicationData -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectClientKeyExchange && m == WarningAlert -> skip
+  :: st == A_ExpectClientKeyExchange && m == FatalAlert -> fate = PEER_FAILED
+  :: st == A_ExpectClientKeyExchange && m == CloseNotify -> fate = CLOSED
+  :: st == A_ExpectCertifiedClientKeyExchange && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; if :: fate == GO -> st = A_ExpectCertificateVerify :: else -> skip fi
+  :: st == A_ExpectCertifiedClientKeyExchange && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == ApplicationData -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertifiedClientKeyExchange && m == WarningAlert -> skip
+  :: st == A_ExpectCertifiedClientKeyExchange && m == FatalAlert -> fate = PEER_FAILED
+  :: st == A_ExpectCertifiedClientKeyExchange && m == CloseNotify -> fate = CLOSED
+  :: st == A_ExpectCertificateVerify && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == CertificateVerify -> if :: !ok -> out[nout] = FatalAlert; outv[nout] = 51; nout++; fate = FAIL; :: else -> a_cv_ok = 1 fi; if :: fate == GO -> st = A_ExpectChangeCipherSpec :: else -> skip fi
+  :: st == A_ExpectCertificateVerify && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == ApplicationData -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectCertificateVerify && m == WarningAlert -> skip
+  :: st == A_ExpectCertificateVerify && m == FatalAlert -> fate = PEER_FAILED
+  :: st == A_ExpectCertificateVerify && m == CloseNotify -> fate = CLOSED
+  :: st == A_ExpectChangeCipherSpec && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == ChangeCipherSpec -> if :: fate == GO -> st = A_ExpectFinished :: else -> skip fi
+  :: st == A_ExpectChangeCipherSpec && m == ApplicationData -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectChangeCipherSpec && m == WarningAlert -> skip
+  :: st == A_ExpectChangeCipherSpec && m == FatalAlert -> fate = PEER_FAILED
+  :: st == A_ExpectChangeCipherSpec && m == CloseNotify -> fate = CLOSED
+  :: st == A_ExpectFinished && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == Finished -> if :: pms_bad || !ok -> out[nout] = FatalAlert; outv[nout] = 20; nout++; fate = FAIL; :: !pms_bad && ok && tainted -> out[nout] = FatalAlert; outv[nout] = 51; nout++; fate = FAIL; :: else -> out[nout] = ChangeCipherSpec; outv[nout] = 1; nout++; out[nout] = Finished; outv[nout] = 1; nout++; fi; if :: fate == GO -> st = A_Established :: else -> skip fi
+  :: st == A_ExpectFinished && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == ApplicationData -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_ExpectFinished && m == WarningAlert -> skip
+  :: st == A_ExpectFinished && m == FatalAlert -> fate = PEER_FAILED
+  :: st == A_ExpectFinished && m == CloseNotify -> fate = CLOSED
+  :: st == A_Established && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == ClientHello -> out[nout] = WarningAlert; outv[nout] = 100; nout++; skip
+  :: st == A_Established && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == Certificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
+  :: st == A_Established && m == ApplicationData -> assert(st == A_Established); if :: fate == GO -> st = A_Established :: else -> skip fi
+  :: st == A_Established && m == WarningAlert -> skip
+  :: st == A_Established && m == FatalAlert -> fate = PEER_FAILED
+  :: st == A_Established && m == CloseNotify -> fate = CLOSED
+  fi
+}
+
 proctype Client() {
   byte st = C_ExpectServerHello; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;
-  mtype out[4]; byte outv[4]; byte nout; byte fate; byte i;
+  mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;
   from_client!ClientHello,1;
 RECV:
   atomic {
@@ -292,9 +442,54 @@ done:
   skip
 }
 
+/* The server asks for client certificates with -DCLIENT_AUTH (and the
+   client has one); otherwise it does not. */
+#ifdef CLIENT_AUTH
+proctype Server() {
+  byte st = A_ExpectClientHello; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;
+  mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;
+RECV:
+  atomic {
+  to_server?m,ok;
+  /* Property: after a fatal alert, nothing more is processed. */
+  assert(!s_failed);
+  a_step(st, m, ok, tainted, pms_bad);
+  i = 0;
+  do :: i < nout -> from_server!out[i],outv[i]; out[i] = 0; outv[i] = 0; i++ :: else -> break od;
+  s_st = st; m = 0; ok = 0; i = 0; nout = 0
+  };
+  if
+  :: fate == FAIL -> s_failed = 1; skip /* broken: keeps reading */
+  :: fate == PEER_FAILED || fate == CLOSED -> goto stopped
+  :: else -> skip
+  fi;
+  if
+  :: st == A_Established ->
+     /* Property: complete only with a verified Finished over an untampered transcript. */
+     assert(!tainted && !pms_bad);
+     /* Property (mutual TLS): a client certificate counts only with a verified
+        CertificateVerify (RFC 5246 §7.4.8). */
+     assert(!a_cert_seen || a_cv_ok);
+     s_established = 1
+  :: else -> skip
+  fi;
+#ifdef HONEST
+  if :: st == A_Established -> goto done :: else -> goto RECV fi;
+#else
+  goto RECV;
+#endif
+failed:
+  skip;
+stopped:
+  skip;
+done:
+  skip
+}
+
+#else
 proctype Server() {
   byte st = S_ExpectClientHello; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;
-  mtype out[4]; byte outv[4]; byte nout; byte fate; byte i;
+  mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;
 RECV:
   atomic {
   to_server?m,ok;
@@ -329,6 +524,8 @@ stopped:
 done:
   skip
 }
+
+#endif
 
 /* The network. Honest: forwards everything in order. Otherwise an active
    attacker: forwards, drops, duplicates, delays one message (reordering), and
@@ -370,18 +567,27 @@ end:
    are the same until the client's Finished. Two copies of the server step run in
    lockstep on the same nondeterministic input; only the ClientKeyExchange differs
    (genuine for copy A, made up for copy B). */
+#ifdef CLIENT_AUTH
+#define server_step a_step
+#define SERVER_START A_ExpectClientHello
+#define SERVER_FINISHED A_ExpectFinished
+#else
+#define server_step s_step
+#define SERVER_START S_ExpectClientHello
+#define SERVER_FINISHED S_ExpectFinished
+#endif
 proctype NoOracle() {
-  byte a = S_ExpectClientHello, b = S_ExpectClientHello; bool ta = 0, tb = 0, pa = 0, pb = 0;
+  byte a = SERVER_START, b = SERVER_START; bool ta = 0, tb = 0, pa = 0, pb = 0;
   mtype out[4], oa[4]; byte outv[4], va[4]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;
   do
   :: i < NO_ORACLE_DEPTH ->
      if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = EmptyCertificate :: m = CertificateRequest :: m = ServerHelloDone :: m = ClientKeyExchange :: m = CertificateVerify :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
      if :: ok = 1 :: ok = 0 fi;
      if :: m == ClientKeyExchange -> oka = 1; okb = 0 :: else -> oka = ok; okb = ok fi;
-     if :: a == S_ExpectFinished && m == Finished -> break :: else -> skip fi;
-     s_step(a, m, oka, ta, pa);
+     if :: a == SERVER_FINISHED && m == Finished -> break :: else -> skip fi;
+     server_step(a, m, oka, ta, pa);
      na = nout; fa = fate; k = 0; do :: k < nout -> oa[k] = out[k]; va[k] = outv[k]; k++ :: else -> break od;
-     s_step(b, m, okb, tb, pb);
+     server_step(b, m, okb, tb, pb);
      assert(na == nout && fa == fate && a == b);
      k = 0; do :: k < nout -> assert(oa[k] == out[k] && va[k] == outv[k]); k++ :: else -> break od;
      if :: fate != GO -> break :: else -> i++ fi

@@ -6,14 +6,17 @@
 //!                           CertificateRequest*, ServerHelloDone
 //!   Certificate*
 //!   ClientKeyExchange
+//!   CertificateVerify**
 //!   [ChangeCipherSpec]
 //!   Finished           -->
 //!                      <--  [ChangeCipherSpec], Finished
 //! ```
 //!
-//! `*`: only when the server asks. The client has no certificate of its own, so
-//! it answers a CertificateRequest with an empty Certificate and sends no
-//! CertificateVerify; the server decides whether to go on.
+//! `*`: only when the server asks. `**`: only when the client answers with a
+//! certificate of its own: it has one (`ClientConfig::with_client_certificate`)
+//! and the request allows `rsa_sign` with a signature scheme the client can use
+//! (`crate::sig::SCHEMES`). Otherwise its Certificate is empty, there is no
+//! CertificateVerify, and the server decides whether to go on.
 
 use std::sync::Arc;
 
@@ -24,19 +27,22 @@ use zeroize::Zeroizing;
 use super::server::unexpected;
 use super::{Connection, Core, HandshakeInfo, Input, Role, sealed};
 use crate::UnixTime;
-use crate::config::{ClientConfig, ServerAuth};
+use crate::config::{CertifiedKey, ClientConfig, ServerAuth};
 use crate::crypto::RsaPublicKey;
 use crate::error::{CertificateError, Error, Misbehavior};
 use crate::key_schedule::{FinishedLabel, MasterSecret, SECRET_LEN};
 use crate::msgs::enums::{
-    AlertDescription, AlertLevel, CipherSuite, Compression, ExtensionType, ProtocolVersion,
-    SignatureScheme,
+    AlertDescription, AlertLevel, CipherSuite, ClientCertificateType, Compression, ExtensionType,
+    ProtocolVersion, SignatureScheme,
 };
 use crate::msgs::extensions::{Extension, ServerNameEntry};
-use crate::msgs::handshake::{ClientHello, HandshakeMessage, ServerHello};
+use crate::msgs::handshake::{
+    CertificateRequest, ClientHello, DigitallySigned, HandshakeMessage, ServerHello,
+};
 use crate::pki;
 use crate::record::RecordKey;
 use crate::rsa_kx::{self, MAX_RSA_BITS, MIN_RSA_BITS};
+use crate::sig;
 use crate::state_table::{Side, State as TableState};
 use crate::suites::{self, Suite};
 use crate::verify;
@@ -77,8 +83,10 @@ enum State {
     },
     ExpectCertificate(Negotiated),
     ExpectServerHelloDone(Negotiated, Box<dyn RsaPublicKey>),
-    /// A CertificateRequest came: the client owes an (empty) Certificate.
-    ExpectServerHelloDoneAfterRequest(Negotiated, Box<dyn RsaPublicKey>),
+    /// A CertificateRequest came: the client owes a Certificate, and a
+    /// CertificateVerify with this scheme if it is `Some` (its own chain),
+    /// else nothing more (an empty Certificate).
+    ExpectServerHelloDoneAfterRequest(Negotiated, Box<dyn RsaPublicKey>, Option<SignatureScheme>),
     ExpectChangeCipherSpec(Keyed),
     ExpectFinished(Keyed),
     Established,
@@ -234,29 +242,34 @@ impl Role for Client {
             }
             // RFC 5246 §7.4.4: a non-anonymous server may request a certificate,
             // once, right after its Certificate (no ServerKeyExchange with RSA).
-            // The request goes into the transcript whatever it asks for: its
-            // contents are advisory and this client has nothing to offer.
+            // The request goes into the transcript whatever it asks for; what
+            // it allows decides whether the client's certificate goes out.
             (
                 State::ExpectServerHelloDone(neg, key),
-                Input::Handshake(HandshakeMessage::CertificateRequest(_), raw),
+                Input::Handshake(HandshakeMessage::CertificateRequest(request), raw),
             ) => {
                 core.transcript.extend_from_slice(raw);
-                State::ExpectServerHelloDoneAfterRequest(neg, key)
+                let scheme = self.answer(&request);
+                State::ExpectServerHelloDoneAfterRequest(neg, key, scheme)
             }
             (
                 State::ExpectServerHelloDone(neg, key),
                 Input::Handshake(HandshakeMessage::ServerHelloDone, raw),
             ) => {
                 core.transcript.extend_from_slice(raw);
-                let keyed = client_flight(core, neg, key.as_ref(), false)?;
+                let keyed = client_flight(core, neg, key.as_ref(), Answer::NotAsked)?;
                 State::ExpectChangeCipherSpec(keyed)
             }
             (
-                State::ExpectServerHelloDoneAfterRequest(neg, key),
+                State::ExpectServerHelloDoneAfterRequest(neg, key, scheme),
                 Input::Handshake(HandshakeMessage::ServerHelloDone, raw),
             ) => {
                 core.transcript.extend_from_slice(raw);
-                let keyed = client_flight(core, neg, key.as_ref(), true)?;
+                let answer = match (scheme, &self.config.client_cert) {
+                    (Some(scheme), Some(certified)) => Answer::Certified(certified, scheme),
+                    _ => Answer::Empty,
+                };
+                let keyed = client_flight(core, neg, key.as_ref(), answer)?;
                 State::ExpectChangeCipherSpec(keyed)
             }
             (State::ExpectChangeCipherSpec(mut keyed), Input::ChangeCipherSpec) => {
@@ -325,6 +338,29 @@ impl State {
 }
 
 impl Client {
+    /// The scheme to sign the CertificateVerify with, if the client answers
+    /// `request` with its own certificate; `None` for an empty Certificate.
+    ///
+    /// RFC 5246 §7.4.6: the certificate "MUST be appropriate for the
+    /// negotiated cipher suite's key exchange algorithm": an RSA key needs
+    /// `rsa_sign` among certificate_types, and (§7.4.4) a signature algorithm
+    /// from supported_signature_algorithms. The client's preference decides
+    /// among those (`sig::SCHEMES`: PSS first, then PKCS#1 v1.5, SHA-256
+    /// first). certificate_authorities is advisory: the chain goes out
+    /// whatever it names, as OpenSSL's client does, and the server judges it.
+    fn answer(&self, request: &CertificateRequest) -> Option<SignatureScheme> {
+        self.config.client_cert.as_ref()?;
+        if !request
+            .certificate_types
+            .contains(&ClientCertificateType::RSA_SIGN)
+        {
+            return None;
+        }
+        sig::SCHEMES
+            .into_iter()
+            .find(|scheme| request.signature_schemes.contains(scheme))
+    }
+
     fn server_hello(&self, sh: &ServerHello, client_random: [u8; 32]) -> Result<Negotiated, Error> {
         let common = &self.config.common;
         // We offered only TLS 1.2.
@@ -474,13 +510,24 @@ impl Client {
     }
 }
 
-/// Certificate (if one was requested), ClientKeyExchange, ChangeCipherSpec and
-/// Finished.
+/// What the client answers for its own certificate.
+enum Answer<'a> {
+    /// No CertificateRequest came: no Certificate.
+    NotAsked,
+    /// Asked, with nothing suitable: an empty Certificate (RFC 5246 §7.4.6).
+    Empty,
+    /// Asked, and this chain suits the request: Certificate, then a
+    /// CertificateVerify signed with this scheme.
+    Certified(&'a CertifiedKey, SignatureScheme),
+}
+
+/// Certificate (if one was requested), ClientKeyExchange, CertificateVerify
+/// (if the Certificate was not empty), ChangeCipherSpec and Finished.
 fn client_flight(
     core: &mut Core,
     neg: Negotiated,
     server_key: &dyn RsaPublicKey,
-    certificate_requested: bool,
+    answer: Answer<'_>,
 ) -> Result<Keyed, Error> {
     // RFC 5246 §7.4.7.1: client_version (the version offered) ‖ 46 random bytes.
     let mut premaster = Zeroizing::new([0u8; SECRET_LEN]);
@@ -492,17 +539,20 @@ fn client_flight(
         log.log("RSA", head, &premaster[..]);
     }
     let key_exchange = HandshakeMessage::ClientKeyExchange(encrypted);
-    match certificate_requested {
-        // RFC 5246 §7.4.6: a client that was asked MUST send a Certificate; with
-        // no suitable certificate (this client has none) its certificate_list is
-        // empty. It comes first (§7.3) and enters the transcript, hence the EMS
-        // session hash below (RFC 7627 §3: up to ClientKeyExchange). §7.4.8:
-        // without a certificate there is no CertificateVerify.
-        true => {
+    match answer {
+        // RFC 5246 §7.4.6: a client that was asked MUST send a Certificate,
+        // with an empty certificate_list if it has no suitable certificate. It
+        // comes first (§7.3) and enters the transcript, hence the EMS session
+        // hash below (RFC 7627 §3: up to ClientKeyExchange).
+        Answer::Empty => {
             let empty_certificate = HandshakeMessage::Certificate(Vec::new());
             core.send_handshake(&[&empty_certificate, &key_exchange])?
         }
-        false => core.send_handshake(&[&key_exchange])?,
+        Answer::Certified(certified, _) => {
+            let certificate = HandshakeMessage::Certificate(certified.chain.clone());
+            core.send_handshake(&[&certificate, &key_exchange])?
+        }
+        Answer::NotAsked => core.send_handshake(&[&key_exchange])?,
     }
 
     let provider = core.provider.clone();
@@ -525,6 +575,27 @@ fn client_flight(
         ),
     };
     core.log_master_secret(&neg.client_random, &master);
+
+    // RFC 5246 §7.4.8: CertificateVerify follows ClientKeyExchange when the
+    // client sent a certificate; it signs handshake_messages, "all handshake
+    // messages sent or received, starting at client hello and up to, but not
+    // including, this message", with the hash of the chosen
+    // SignatureAndHashAlgorithm (not the suite's PRF hash). It is not in the
+    // EMS session hash (computed above, RFC 7627 §3) but is in Finished's.
+    // The salt comes from the connection's RNG, so transcripts stay
+    // reproducible.
+    if let Answer::Certified(certified, scheme) = answer {
+        let signature = sig::sign(
+            provider.as_ref(),
+            certified.key.0.as_ref(),
+            scheme,
+            &core.transcript,
+            core.rng.as_mut(),
+        )?;
+        let verify = HandshakeMessage::CertificateVerify(DigitallySigned { scheme, signature });
+        core.send_handshake(&[&verify])?;
+    }
+
     let block = master.key_block(
         provider.as_ref(),
         neg.suite,

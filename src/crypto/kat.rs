@@ -56,6 +56,18 @@ pub(crate) fn sha384_abc(p: &dyn CryptoProvider) {
     );
 }
 
+pub(crate) fn sha512_abc(p: &dyn CryptoProvider) {
+    let out = p.hash(HashAlgorithm::Sha512, b"abc");
+    assert_eq!(out.as_ref().len(), HashAlgorithm::Sha512.output_len());
+    assert_eq!(
+        out.as_ref(),
+        hex(
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a
+             2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        )
+    );
+}
+
 /// RFC 4231 §4.3, test case 2.
 pub(crate) fn hmac_rfc4231_case2(p: &dyn CryptoProvider) {
     let msg: &[u8] = b"what do ya want for nothing?";
@@ -69,6 +81,14 @@ pub(crate) fn hmac_rfc4231_case2(p: &dyn CryptoProvider) {
         sha384.as_ref(),
         hex("af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47
              e42ec3736322445e8e2240ca5e69e2c78b3239ecfab21649")
+    );
+    let sha512 = p.hmac(HashAlgorithm::Sha512, b"Jefe", &[msg]);
+    assert_eq!(
+        sha512.as_ref(),
+        hex(
+            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554
+             9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+        )
     );
 }
 
@@ -87,10 +107,22 @@ pub(crate) fn hmac_rfc4231_case6_long_key(p: &dyn CryptoProvider) {
         hex("4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f
              3cd11f05033ac4c60c2ef6ab4030fe8296248df163f44952")
     );
+    let sha512 = p.hmac(HashAlgorithm::Sha512, &key, &[msg]);
+    assert_eq!(
+        sha512.as_ref(),
+        hex(
+            "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f352
+             6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598"
+        )
+    );
 }
 
 pub(crate) fn hmac_parts_are_concatenated(p: &dyn CryptoProvider) {
-    for alg in [HashAlgorithm::Sha256, HashAlgorithm::Sha384] {
+    for alg in [
+        HashAlgorithm::Sha256,
+        HashAlgorithm::Sha384,
+        HashAlgorithm::Sha512,
+    ] {
         let whole = p.hmac(alg, b"Jefe", &[b"what do ya want for nothing?"]);
         let split = p.hmac(
             alg,
@@ -612,6 +644,7 @@ macro_rules! known_answer_tests {
         $crate::crypto::kat::known_answer_tests!(@each $p;
             sha256_abc,
             sha384_abc,
+            sha512_abc,
             hmac_rfc4231_case2,
             hmac_rfc4231_case6_long_key,
             hmac_parts_are_concatenated,

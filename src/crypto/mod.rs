@@ -46,8 +46,10 @@ pub fn default_provider() -> std::sync::Arc<dyn CryptoProvider> {
     fast::default_provider()
 }
 
-/// The largest hash output any supported suite uses (SHA-384).
-pub const MAX_HASH_LEN: usize = 48;
+/// The largest hash output the provider produces (SHA-512, for RSA-PSS and
+/// PKCS#1 v1.5 signatures in CertificateVerify; the suites' PRFs use at most
+/// SHA-384).
+pub const MAX_HASH_LEN: usize = 64;
 
 /// Length of an AES-GCM nonce (RFC 5288 §3: 4-byte salt ‖ 8-byte explicit nonce).
 pub const GCM_NONCE_LEN: usize = 12;
@@ -55,13 +57,17 @@ pub const GCM_NONCE_LEN: usize = 12;
 /// Length of an AES-GCM authentication tag.
 pub const GCM_TAG_LEN: usize = 16;
 
-/// A hash function used by a cipher suite's PRF and transcript.
+/// A hash function used by a cipher suite's PRF and transcript, or by a
+/// signature scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HashAlgorithm {
     /// SHA-256 (TLS_RSA_WITH_AES_128_GCM_SHA256).
     Sha256,
     /// SHA-384 (TLS_RSA_WITH_AES_256_GCM_SHA384).
     Sha384,
+    /// SHA-512 (signature schemes only: `rsa_pss_rsae_sha512`,
+    /// `rsa_pkcs1_sha512`).
+    Sha512,
 }
 
 impl HashAlgorithm {
@@ -70,6 +76,7 @@ impl HashAlgorithm {
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,
+            Self::Sha512 => 64,
         }
     }
 }

@@ -51,6 +51,7 @@ impl CryptoProvider for RustCrypto {
         match alg {
             HashAlgorithm::Sha256 => HashOutput::new(&Sha256::digest(data)),
             HashAlgorithm::Sha384 => HashOutput::new(&Sha384::digest(data)),
+            HashAlgorithm::Sha512 => HashOutput::new(&Sha512::digest(data)),
         }
     }
 
@@ -58,6 +59,7 @@ impl CryptoProvider for RustCrypto {
         match alg {
             HashAlgorithm::Sha256 => hmac_parts::<Hmac<Sha256>>(key, parts),
             HashAlgorithm::Sha384 => hmac_parts::<Hmac<Sha384>>(key, parts),
+            HashAlgorithm::Sha512 => hmac_parts::<Hmac<Sha512>>(key, parts),
         }
     }
 
