@@ -19,13 +19,13 @@ mod record;
 mod session;
 
 pub use decoders::{
-    alert, certificate, certificate_request, client_hello, client_key_exchange, deframe, finished,
-    server_hello,
+    alert, certificate, certificate_request, certificate_verify, client_hello, client_key_exchange,
+    deframe, finished, server_hello,
 };
 pub use engine::{Outcome, client, client_transparent, server, server_transparent};
 pub use fixtures::{CLIENT_SEED, Crypto, Flight, SERVER_SEED, Side, Variant, transcript};
 pub use record::record_open;
-pub use session::session;
+pub use session::{session, session_client_auth};
 
 /// A fuzz target: its name (the file `fuzz/fuzz_targets/<name>.rs` and the
 /// directories `fuzz/corpus/<name>/`, `fuzz/regressions/<name>/`) and its entry point.
@@ -50,6 +50,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "certificate_request",
         run: certificate_request,
+    },
+    Target {
+        name: "certificate_verify",
+        run: certificate_verify,
     },
     Target {
         name: "client",
@@ -94,5 +98,9 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "session",
         run: |data| drop(session(data)),
+    },
+    Target {
+        name: "session_client_auth",
+        run: |data| drop(session_client_auth(data)),
     },
 ];

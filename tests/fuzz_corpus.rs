@@ -103,6 +103,7 @@ replay_tests!(
     alert,
     certificate,
     certificate_request,
+    certificate_verify,
     client,
     client_hello,
     client_key_exchange,
@@ -114,6 +115,7 @@ replay_tests!(
     server_hello,
     server_transparent,
     session,
+    session_client_auth,
 );
 
 // ---- The seeds reach deep states ----------------------------------------------
@@ -190,6 +192,25 @@ fn an_empty_session_script_is_a_clean_handshake() {
             AlertDescription::HANDSHAKE_FAILURE
         ))
     );
+}
+
+#[test]
+fn empty_client_auth_scripts_are_clean_mutual_handshakes() {
+    // Untampered scripts complete both sides; the target itself checks that the
+    // server reports exactly the client's chain (or none, anonymous).
+    for name in [
+        "required",
+        "optional",
+        "optional-anonymous",
+        "aes256-required",
+    ] {
+        let [client, server] = fuzzing::session_client_auth(&seed("session_client_auth", name));
+        assert!(
+            client.established && server.established,
+            "{name}: {client:?} {server:?}"
+        );
+        assert_eq!((&client.error, &server.error), (&None, &None), "{name}");
+    }
 }
 
 #[test]
@@ -614,6 +635,49 @@ fn synthetic_seeds(seeds: &mut Seeds) {
         input.extend_from_slice(TAG);
         input.extend_from_slice(b"data");
         add(seeds, "record_open", name, input);
+    }
+
+    // CertificateVerify bodies (the golden servers never ask for one): each
+    // scheme rsatls signs with at the rsa2048 signature length, an empty and an
+    // odd-length signature, SHA-1 and an unknown pair, and malformed lengths.
+    for scheme in [0x0804u16, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601] {
+        let mut cv = scheme.to_be_bytes().to_vec();
+        cv.extend_from_slice(&256u16.to_be_bytes());
+        cv.extend((0..256u32).map(|i| (i * 7 + u32::from(scheme)) as u8));
+        add(seeds, "certificate_verify", format!("{scheme:04x}-256"), cv);
+    }
+    for (name, bytes) in [
+        ("empty-signature", vec![0x08, 0x04, 0, 0]),
+        ("sha1", [&[0x02, 0x01, 0, 3][..], &[1, 2, 3]].concat()),
+        ("unknown-pair", [&[0xfe, 0xfe, 0, 2][..], &[9, 9]].concat()),
+        ("short-length", vec![0x08, 0x04, 0, 4, 1, 2]),
+        ("trailing-byte", vec![0x04, 0x01, 0, 1, 1, 0]),
+        ("no-length", vec![0x08, 0x04]),
+    ] {
+        add(seeds, "certificate_verify", name, bytes);
+    }
+
+    // Mutual-TLS session scripts: the empty script under each setup (Required,
+    // Optional, Optional without a certificate) and a few pseudo-random ones.
+    for (name, bytes) in [
+        ("required", vec![]),
+        ("optional", vec![0, 1]),
+        ("optional-anonymous", vec![0, 2]),
+        ("aes256-required", vec![2, 0]),
+    ] {
+        add(seeds, "session_client_auth", name, bytes);
+    }
+    let mut state = 0x9e37_79b9_u32;
+    for len in [8usize, 32, 128, 512] {
+        let bytes = (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect();
+        add(seeds, "session_client_auth", format!("random-{len}"), bytes);
     }
 
     // Session scripts: the empty script (a clean handshake) and a few

@@ -34,16 +34,21 @@ enum Variant {
     /// A server that asked for a certificate accepts application data while it
     /// still waits for the client's CertificateVerify.
     ApplicationDataBeforeCertificateVerify,
+    /// A server that asked for a certificate goes on from the client's
+    /// ClientKeyExchange to ChangeCipherSpec and Finished without a
+    /// CertificateVerify, even after a non-empty Certificate.
+    NoCertificateVerify,
 }
 
 impl Variant {
-    const ALL: [Variant; 6] = [
+    const ALL: [Variant; 7] = [
         Self::Faithful,
         Self::EarlyApplicationData,
         Self::KeyExchangeOracle,
         Self::NoFinishedCheck,
         Self::ContinueAfterFatal,
         Self::ApplicationDataBeforeCertificateVerify,
+        Self::NoCertificateVerify,
     ];
 
     fn file(self) -> &'static str {
@@ -56,6 +61,7 @@ impl Variant {
             Self::ApplicationDataBeforeCertificateVerify => {
                 "broken_application_data_before_certificate_verify.pml"
             }
+            Self::NoCertificateVerify => "broken_no_certificate_verify.pml",
         }
     }
 }
@@ -100,6 +106,12 @@ fn table(variant: Variant, side: Side, state: State, msg: Message) -> Outcome {
             State::ExpectCertificateVerify,
             Message::ApplicationData,
         ) => Outcome::Next(State::ExpectCertificateVerify),
+        (
+            Variant::NoCertificateVerify,
+            Side::ServerWithClientAuth,
+            State::ExpectCertifiedClientKeyExchange,
+            Message::ClientKeyExchange,
+        ) => Outcome::Next(State::ExpectChangeCipherSpec),
         _ => outcome(side, state, msg),
     }
 }
@@ -142,15 +154,20 @@ fn effects(
         // The client's certificate is public: a made-up Certificate message can
         // name the honest client's chain and validate. What it changes is the
         // transcript, which the CertificateVerify and Finished cover.
-        (Side::ServerWithClientAuth, Message::Certificate | Message::EmptyCertificate) => {
+        (Side::ServerWithClientAuth, Message::EmptyCertificate) => {
             b.push_str("tainted = tainted || !ok; ");
+        }
+        // What the server will report as its peer: from here on, completing
+        // needs a verified CertificateVerify (the property at Established).
+        (Side::ServerWithClientAuth, Message::Certificate) => {
+            b.push_str("tainted = tainted || !ok; a_cert_seen = 1; ");
         }
         // RFC 5246 §7.4.8: only the holder of the certificate's key can sign;
         // a made-up CertificateVerify does not verify (decrypt_error).
         (Side::ServerWithClientAuth, Message::CertificateVerify) => {
             b.push_str("if :: !ok -> ");
             fatal(&mut b, AlertDescription::DECRYPT_ERROR);
-            b.push_str(":: else -> skip fi; ");
+            b.push_str(":: else -> a_cv_ok = 1 fi; ");
         }
         (Side::Server | Side::ServerWithClientAuth, Message::ClientKeyExchange) => {
             // RFC 5246 §7.4.7.1: an invalid premaster is replaced by a random one;
@@ -319,6 +336,13 @@ fn process(variant: Variant, side: Side) -> String {
         _ => "goto failed",
     };
     let lp = global_prefix(side);
+    let client_auth_check = match side {
+        Side::ServerWithClientAuth => {
+            "/* Property (mutual TLS): a client certificate counts only with a verified\n        \
+             CertificateVerify (RFC 5246 §7.4.8). */\n     assert(!a_cert_seen || a_cv_ok);\n     "
+        }
+        _ => "",
+    };
     format!(
         "proctype {name}() {{\n  byte st = {initial}; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;\n  \
          mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;\n{first}\
@@ -331,7 +355,7 @@ fn process(variant: Variant, side: Side) -> String {
          :: fate == PEER_FAILED || fate == CLOSED -> goto stopped\n  :: else -> skip\n  fi;\n  \
          if\n  :: st == {established} ->\n     \
          /* Property: complete only with a verified Finished over an untampered transcript. */\n     \
-         assert(!tainted && !pms_bad);\n     {lp}_established = 1\n  :: else -> skip\n  fi;\n\
+         assert(!tainted && !pms_bad);\n     {client_auth_check}{lp}_established = 1\n  :: else -> skip\n  fi;\n\
          #ifdef HONEST\n  if :: st == {established} -> goto done :: else -> goto RECV fi;\n#else\n  goto RECV;\n#endif\n\
          failed:\n  skip;\n\
          stopped:\n  skip;\n\
@@ -366,7 +390,9 @@ fn generate(variant: Variant) -> String {
          0 for one the attacker made up; for alerts it is the description. */\n\
          chan to_client = [4] of { mtype, byte };\nchan from_client = [4] of { mtype, byte };\n\
          chan to_server = [4] of { mtype, byte };\nchan from_server = [4] of { mtype, byte };\n\n\
-         byte c_st, s_st;\nbool c_failed, s_failed, c_established, s_established;\n\n",
+         byte c_st, s_st;\nbool c_failed, s_failed, c_established, s_established;\n\
+         /* The client-authenticating server: a client Certificate came; its CertificateVerify verified. */\n\
+         bool a_cert_seen, a_cv_ok;\n\n",
     );
     s.push_str(&step(variant, Side::Client));
     s.push_str(&step(variant, Side::Server));

@@ -52,6 +52,8 @@ chan from_server = [4] of { mtype, byte };
 
 byte c_st, s_st;
 bool c_failed, s_failed, c_established, s_established;
+/* The client-authenticating server: a client Certificate came; its CertificateVerify verified. */
+bool a_cert_seen, a_cv_ok;
 
 /* One record into the Client: updates st, tainted, pms_bad; fills the
    caller's out/outv/nout with the records sent; sets the caller's fate. */
@@ -289,7 +291,7 @@ inline a_step(st, m, ok, tainted, pms_bad) {
   :: st == A_ExpectClientCertificate && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectClientCertificate && m == ClientHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectClientCertificate && m == ServerHello -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
-  :: st == A_ExpectClientCertificate && m == Certificate -> tainted = tainted || !ok; if :: fate == GO -> st = A_ExpectCertifiedClientKeyExchange :: else -> skip fi
+  :: st == A_ExpectClientCertificate && m == Certificate -> tainted = tainted || !ok; a_cert_seen = 1; if :: fate == GO -> st = A_ExpectCertifiedClientKeyExchange :: else -> skip fi
   :: st == A_ExpectClientCertificate && m == EmptyCertificate -> tainted = tainted || !ok; if :: fate == GO -> st = A_ExpectClientKeyExchange :: else -> skip fi
   :: st == A_ExpectClientCertificate && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectClientCertificate && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -342,7 +344,7 @@ inline a_step(st, m, ok, tainted, pms_bad) {
   :: st == A_ExpectCertificateVerify && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectCertificateVerify && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectCertificateVerify && m == ClientKeyExchange -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
-  :: st == A_ExpectCertificateVerify && m == CertificateVerify -> if :: !ok -> out[nout] = FatalAlert; outv[nout] = 51; nout++; fate = FAIL; :: else -> skip fi; if :: fate == GO -> st = A_ExpectChangeCipherSpec :: else -> skip fi
+  :: st == A_ExpectCertificateVerify && m == CertificateVerify -> if :: !ok -> out[nout] = FatalAlert; outv[nout] = 51; nout++; fate = FAIL; :: else -> a_cv_ok = 1 fi; if :: fate == GO -> st = A_ExpectChangeCipherSpec :: else -> skip fi
   :: st == A_ExpectCertificateVerify && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectCertificateVerify && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectCertificateVerify && m == ChangeCipherSpec -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -465,6 +467,9 @@ RECV:
   :: st == A_Established ->
      /* Property: complete only with a verified Finished over an untampered transcript. */
      assert(!tainted && !pms_bad);
+     /* Property (mutual TLS): a client certificate counts only with a verified
+        CertificateVerify (RFC 5246 §7.4.8). */
+     assert(!a_cert_seen || a_cv_ok);
      s_established = 1
   :: else -> skip
   fi;

@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-use super::fixtures::{Crypto, Variant, server_config};
-use crate::crypto::RsaPrivateKey;
+use super::fixtures::{CERT_PEM, Crypto, Variant, server_config};
+use crate::crypto::{RsaPrivateKey, rustcrypto};
 use crate::error::{Error, Misbehavior};
 use crate::key_schedule::SECRET_LEN;
 use crate::msgs::alert::Alert;
@@ -16,7 +16,7 @@ use crate::msgs::enums::{ContentType, HandshakeType};
 use crate::msgs::extensions::Extension;
 use crate::msgs::handshake::{HANDSHAKE_HEADER_LEN, HandshakeMessage};
 use crate::msgs::record::{HEADER_LEN, RecordHeader};
-use crate::{ServerConfig, pki, rsa_kx};
+use crate::{ServerConfig, pki, rsa_kx, sig};
 
 /// Record deframing and handshake reassembly over a byte stream: record
 /// headers re-encode to their bytes, the records found re-frame to a prefix of
@@ -115,6 +115,55 @@ pub fn certificate_request(body: &[u8]) {
             "DistinguishedName<1..2^16-1>"
         );
     }
+}
+
+/// A CertificateVerify body (RFC 5246 §7.4.8): what decodes is the two-byte
+/// algorithm pair and exactly the signature behind its length (and re-encodes
+/// to the input). The decoded signature then goes through the server's check,
+/// `sig::verify`, under the committed rsa2048 key over a fixed message, with
+/// whatever scheme it names: it must fail with decrypt_error and never panic,
+/// whatever the signature's length or the scheme (no signature over this
+/// message under this key exists outside the fuzzer's reach of a forgery).
+pub fn certificate_verify(body: &[u8]) {
+    let Some(HandshakeMessage::CertificateVerify(signed)) =
+        message(HandshakeType::CERTIFICATE_VERIFY, body)
+    else {
+        return;
+    };
+    assert_eq!(
+        body.len(),
+        4 + signed.signature.len(),
+        "algorithm, length, signature: nothing else"
+    );
+    assert_eq!(
+        body[..2],
+        signed.scheme.0.to_be_bytes(),
+        "the algorithm pair is the first two bytes"
+    );
+    let (modulus, exponent) = real_public_key();
+    let verdict = sig::verify(
+        rustcrypto::default_provider().as_ref(),
+        signed.scheme,
+        modulus,
+        exponent,
+        b"rsatls fuzzing: a message no CertificateVerify signs",
+        &signed.signature,
+    );
+    assert!(
+        matches!(verdict, Err(Error::DecryptError)),
+        "a fuzzed CertificateVerify gave {verdict:?}"
+    );
+}
+
+/// The committed rsa2048 certificate's public key (modulus, exponent).
+fn real_public_key() -> (&'static [u8], &'static [u8]) {
+    static KEY: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+    let (n, e) = KEY.get_or_init(|| {
+        let chain = pki::load_certificates(CERT_PEM).expect("the committed certificate loads");
+        let info = pki::rsa_key_from_certificate(&chain[0]).expect("an RSA certificate");
+        (info.modulus, info.exponent)
+    });
+    (n, e)
 }
 
 /// A ClientKeyExchange body. A decoded premaster ciphertext also goes through

@@ -185,6 +185,9 @@ pub(crate) struct Watch {
     pub(crate) sent: Vec<u8>,
     /// Records written since the last [`take_records`](Self::take_records), if kept.
     records: Option<Vec<Vec<u8>>>,
+    /// Server side: the client chain a completed handshake must report (empty
+    /// unless the client authenticated).
+    client_chain: Vec<Vec<u8>>,
 }
 
 impl Watch {
@@ -206,7 +209,14 @@ impl Watch {
             sent_close: false,
             sent: Vec::new(),
             records: None,
+            client_chain: Vec::new(),
         }
+    }
+
+    /// Server side: a completed handshake must report exactly this client chain.
+    pub(crate) fn expecting_client_chain(mut self, chain: Vec<Vec<u8>>) -> Self {
+        self.client_chain = chain;
+        self
     }
 
     /// Keeps every record written, for [`take_records`](Self::take_records).
@@ -334,7 +344,10 @@ impl Watch {
                 assert!(!info.peer_certificates.is_empty(), "no server certificate");
                 assert_eq!(info.server_name.as_deref(), Some(SERVER_NAME));
             }
-            Side::Server => assert!(info.peer_certificates.is_empty()),
+            Side::Server => assert_eq!(
+                info.peer_certificates, self.client_chain,
+                "the client chain the server reports"
+            ),
         }
     }
 

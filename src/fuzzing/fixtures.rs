@@ -10,11 +10,12 @@ use crate::crypto::transparent::fuzzing_only_transparent_provider;
 use crate::crypto::{CryptoProvider, rustcrypto};
 use crate::suites::{Suite, TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_GCM_SHA384};
 use crate::{
-    ClientConfig, ClientConnection, Endpoint, ServerAuth, ServerConfig, ServerConnection, pki,
+    ClientAuthMode, ClientConfig, ClientConnection, Endpoint, ServerAuth, ServerConfig,
+    ServerConnection, UnixTime, pki,
 };
 
 /// The committed test certificate and key (`tests/data/make.sh`).
-const CERT_PEM: &[u8] = include_bytes!("../../tests/data/rsa2048.cert.pem");
+pub(crate) const CERT_PEM: &[u8] = include_bytes!("../../tests/data/rsa2048.cert.pem");
 const KEY_PEM: &[u8] = include_bytes!("../../tests/data/rsa2048.key.pem");
 
 /// The client's RNG seed, as in `tests/golden.rs`.
@@ -171,6 +172,90 @@ pub(crate) fn new_server(crypto: Crypto, variant: Variant) -> ServerConnection {
 pub(crate) fn new_client(crypto: Crypto, variant: Variant) -> ClientConnection {
     ClientConnection::new(
         client_config(crypto, variant),
+        Some(SERVER_NAME),
+        ChaCha20Rng::seed_from_u64(CLIENT_SEED),
+    )
+    .expect("fixture: client starts")
+}
+
+/// The mutual-TLS test PKI (`tests/data/mtls/make.sh`): the client CA, and a
+/// client certificate (clientAuth, digitalSignature) and key it issued.
+const CLIENT_CA_PEM: &[u8] = include_bytes!("../../tests/data/mtls/ca.cert.pem");
+const CLIENT_CERT_PEM: &[u8] = include_bytes!("../../tests/data/mtls/client.cert.pem");
+const CLIENT_KEY_PEM: &[u8] = include_bytes!("../../tests/data/mtls/client.key.pem");
+
+/// The time client chains are validated at: 2027-01-15T08:00:00Z, inside the
+/// test PKI's validity.
+pub(crate) fn client_auth_now() -> UnixTime {
+    UnixTime::since_unix_epoch(core::time::Duration::from_secs(1_800_000_000))
+}
+
+/// The client certificate chain of the mutual-TLS fixtures, DER.
+pub(crate) fn client_auth_chain() -> Vec<Vec<u8>> {
+    static CHAIN: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    CHAIN
+        .get_or_init(|| {
+            pki::load_certificates(CLIENT_CERT_PEM).expect("fixture: client certificate loads")
+        })
+        .clone()
+}
+
+/// The default server configuration with client authentication in `mode`,
+/// trusting the test client CA (real provider: the transparent one verifies
+/// no signature). Built once per mode.
+pub(crate) fn client_auth_server_config(mode: ClientAuthMode) -> Arc<ServerConfig> {
+    static CONFIGS: [OnceLock<Arc<ServerConfig>>; 2] = [const { OnceLock::new() }; 2];
+    CONFIGS[mode as usize]
+        .get_or_init(|| {
+            let roots = pki::load_certificates(CLIENT_CA_PEM).expect("fixture: client CA loads");
+            let config = ServerConfig::from_pem_or_der(Crypto::Real.provider(), CERT_PEM, KEY_PEM)
+                .expect("fixture: the committed rsa2048 key loads")
+                .with_client_auth(roots, mode)
+                .expect("fixture: the client CA is a trust anchor");
+            Arc::new(config)
+        })
+        .clone()
+}
+
+/// The real-provider client configuration of `variant`, holding the test
+/// client certificate and key. Built once per variant.
+pub(crate) fn client_auth_client_config(variant: Variant) -> Arc<ClientConfig> {
+    static CONFIGS: [OnceLock<Arc<ClientConfig>>; 4] = [const { OnceLock::new() }; 4];
+    CONFIGS[variant as usize]
+        .get_or_init(|| {
+            let key = pki::load_private_key(CLIENT_KEY_PEM).expect("fixture: client key loads");
+            let config = ClientConfig::new(
+                Crypto::Real.provider(),
+                ServerAuth::Pins(vec![rsa2048_pin()]),
+            )
+            .with_client_certificate(client_auth_chain(), &key)
+            .expect("fixture: the client key matches its certificate");
+            Arc::new(configure(config, variant, ClientConfig::with_suites, |c| {
+                c.with_allow_no_ems(true)
+            }))
+        })
+        .clone()
+}
+
+/// A client-authenticating server connection, at [`client_auth_now`], with
+/// [`SERVER_SEED`].
+pub(crate) fn new_client_auth_server(mode: ClientAuthMode) -> ServerConnection {
+    ServerConnection::new_at(
+        client_auth_server_config(mode),
+        client_auth_now(),
+        ChaCha20Rng::seed_from_u64(SERVER_SEED),
+    )
+}
+
+/// A client connection with [`CLIENT_SEED`]: with the test client certificate,
+/// or (`with_certificate` false) the plain real-provider client of `variant`.
+pub(crate) fn new_client_auth_client(variant: Variant, with_certificate: bool) -> ClientConnection {
+    let config = match with_certificate {
+        true => client_auth_client_config(variant),
+        false => client_config(Crypto::Real, variant),
+    };
+    ClientConnection::new(
+        config,
         Some(SERVER_NAME),
         ChaCha20Rng::seed_from_u64(CLIENT_SEED),
     )

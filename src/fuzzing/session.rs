@@ -20,7 +20,10 @@ use std::collections::VecDeque;
 use arbitrary::{Arbitrary, Unstructured};
 
 use super::engine::{Outcome, Reply, Watch};
-use super::fixtures::{Crypto, Side, Variant, new_client, new_server, rsa2048_chain};
+use super::fixtures::{
+    Crypto, Side, Variant, client_auth_chain, new_client, new_client_auth_client,
+    new_client_auth_server, new_server, rsa2048_chain,
+};
 use crate::crypto::transparent::TRANSPARENT_TAG;
 use crate::error::Error;
 use crate::key_schedule::SECRET_LEN;
@@ -32,7 +35,7 @@ use crate::msgs::extensions::{Extension, ServerNameEntry};
 use crate::msgs::handshake::{ClientHello, HandshakeMessage, MAX_SESSION_ID, ServerHello};
 use crate::msgs::record::{HEADER_LEN, MAX_PLAINTEXT, RecordHeader};
 use crate::record::{EXPLICIT_NONCE_LEN, OVERHEAD};
-use crate::{Client, Connection, Role, Server};
+use crate::{Client, ClientAuthMode, Connection, Role, Server};
 
 /// Most operations one script runs.
 const MAX_OPS: usize = 256;
@@ -210,7 +213,7 @@ pub fn session(data: &[u8]) -> [Outcome; 2] {
     let client_variant = Variant::from_bits(u.arbitrary().unwrap_or(0));
     let server_variant = Variant::from_bits(u.arbitrary().unwrap_or(0));
     let crypto = Crypto::Transparent;
-    let mut s = Session {
+    let s = Session {
         client: Peer {
             conn: new_client(crypto, client_variant),
             watch: Watch::new(crypto, Side::Client, client_variant, Reply::Nothing)
@@ -230,29 +233,80 @@ pub fn session(data: &[u8]) -> [Outcome; 2] {
             (Variant::Aes128Only, Variant::Aes256Only) | (Variant::Aes256Only, Variant::Aes128Only)
         ),
     };
-    s.client.watch.collect(&mut s.client.conn);
-    s.enqueue();
-    if let Ok(ops) = u.arbitrary_iter::<Op>() {
-        for op in ops.take(MAX_OPS) {
-            let Ok(op) = op else { break };
-            s.apply(op);
-            s.enqueue();
-        }
-    }
-    for _ in 0..FINAL_ROUNDS {
-        if s.queues.iter().all(VecDeque::is_empty) {
-            break;
-        }
-        for dir in [Dir::ToServer, Dir::ToClient] {
-            s.apply(Op::DeliverAll(dir));
-            s.enqueue();
-        }
-    }
-    s.check();
-    [s.client.watch.outcome, s.server.watch.outcome]
+    s.play(u)
+}
+
+/// As [`session`], with mutual TLS: a server that asks for client
+/// certificates (trusting the test client CA) and a client that holds one,
+/// both with the real provider (the transparent one verifies no signature, so
+/// CertificateVerify could never pass). The first byte picks the client's
+/// [`Variant`]; the second the server's mode and whether the client has a
+/// certificate: 0 and 3 Required with one, 1 Optional with one, 2 Optional
+/// without (an anonymous client). Besides [`session`]'s checks: a server that
+/// completes reports exactly the chain the client holds (none when anonymous).
+/// Injected protected records are garbage under real keys, so the fuzzer's
+/// reach is in the handshake's clear part, reordering, dropping and mutating.
+pub fn session_client_auth(data: &[u8]) -> [Outcome; 2] {
+    let mut u = Unstructured::new(data);
+    let client_variant = Variant::from_bits(u.arbitrary().unwrap_or(0));
+    let (mode, with_certificate) = match u.arbitrary::<u8>().unwrap_or(0) & 3 {
+        1 => (ClientAuthMode::Optional, true),
+        2 => (ClientAuthMode::Optional, false),
+        _ => (ClientAuthMode::Required, true),
+    };
+    let crypto = Crypto::Real;
+    let server_watch = Watch::new(crypto, Side::Server, Variant::Default, Reply::Nothing)
+        .keeping_records()
+        .expecting_client_chain(match with_certificate {
+            true => client_auth_chain(),
+            false => Vec::new(),
+        });
+    let s = Session {
+        client: Peer {
+            conn: new_client_auth_client(client_variant, with_certificate),
+            watch: Watch::new(crypto, Side::Client, client_variant, Reply::Nothing)
+                .keeping_records(),
+        },
+        server: Peer {
+            conn: new_client_auth_server(mode),
+            watch: server_watch,
+        },
+        queues: Default::default(),
+        tampered: [false; 2],
+        eof: [false; 2],
+        closed: [false; 2],
+        // Every client variant shares a suite with the default server.
+        compatible: true,
+    };
+    s.play(u)
 }
 
 impl Session {
+    /// Runs the script in `u`, then delivers what is left, and checks.
+    fn play(mut self, mut u: Unstructured<'_>) -> [Outcome; 2] {
+        let s = &mut self;
+        s.client.watch.collect(&mut s.client.conn);
+        s.enqueue();
+        if let Ok(ops) = u.arbitrary_iter::<Op>() {
+            for op in ops.take(MAX_OPS) {
+                let Ok(op) = op else { break };
+                s.apply(op);
+                s.enqueue();
+            }
+        }
+        for _ in 0..FINAL_ROUNDS {
+            if s.queues.iter().all(VecDeque::is_empty) {
+                break;
+            }
+            for dir in [Dir::ToServer, Dir::ToClient] {
+                s.apply(Op::DeliverAll(dir));
+                s.enqueue();
+            }
+        }
+        s.check();
+        [self.client.watch.outcome, self.server.watch.outcome]
+    }
+
     /// Moves the records each side wrote onto the wire.
     fn enqueue(&mut self) {
         let to_server = self.client.watch.take_records();
