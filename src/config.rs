@@ -202,6 +202,9 @@ pub(crate) struct ClientAuth {
     /// Trust anchors, DER certificates (the ones that parse as anchors).
     pub(crate) roots: Vec<Vec<u8>>,
     pub(crate) mode: ClientAuthMode,
+    /// The roots' subject names, as the CertificateRequest lists them
+    /// (bounded): computed once here rather than for every ClientHello.
+    pub(crate) ca_names: Vec<Vec<u8>>,
 }
 
 /// A certificate chain (leaf first) and the private key of its leaf.
@@ -320,7 +323,12 @@ impl ServerConfig {
                 "no client CA certificate parses as a trust anchor",
             ));
         }
-        self.client_auth = Some(ClientAuth { roots, mode });
+        let ca_names = verify::subject_names(&roots);
+        self.client_auth = Some(ClientAuth {
+            roots,
+            mode,
+            ca_names,
+        });
         Ok(self)
     }
 

@@ -420,7 +420,7 @@ impl Server {
                 let request = HandshakeMessage::CertificateRequest(CertificateRequest {
                     certificate_types: vec![ClientCertificateType::RSA_SIGN],
                     signature_schemes: sig::SCHEMES.to_vec(),
-                    certificate_authorities: verify::subject_names(&auth.roots),
+                    certificate_authorities: auth.ca_names.clone(),
                 });
                 core.send_handshake(&[
                     &hello,
