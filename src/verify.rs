@@ -148,13 +148,11 @@ fn verify_chain(
 /// only be used as it says; a client key signs the CertificateVerify (RFC 5246
 /// §7.4.8), so the extension, when present, must assert digitalSignature.
 pub(crate) fn check_digital_signature(leaf: &[u8]) -> Result<(), CertificateError> {
-    let cert = Certificate::from_der(leaf).map_err(|_| CertificateError::Malformed)?;
-    match cert.tbs_certificate().get_extension::<KeyUsageExtension>() {
-        Ok(None) => Ok(()),
-        Ok(Some((_, usage))) if usage.digital_signature() => Ok(()),
-        Ok(Some(_)) => Err(CertificateError::NoDigitalSignature),
-        Err(_) => Err(CertificateError::Malformed),
-    }
+    check_key_usage(
+        leaf,
+        KeyUsageExtension::digital_signature,
+        CertificateError::NoDigitalSignature,
+    )
 }
 
 /// Most bytes of distinguished names a CertificateRequest carries
@@ -223,12 +221,26 @@ pub(crate) fn verify_trusted_leaf(
 /// This is about the key's use, not its trust: it applies to pinned keys and
 /// trusted leaves as much as to validated chains.
 pub(crate) fn check_key_encipherment(leaf: &[u8]) -> Result<(), CertificateError> {
+    check_key_usage(
+        leaf,
+        KeyUsageExtension::key_encipherment,
+        CertificateError::NoKeyEncipherment,
+    )
+}
+
+/// The leaf's keyUsage extension, if it has one, must allow the use `allows`
+/// asks about; otherwise `missing`.
+fn check_key_usage(
+    leaf: &[u8],
+    allows: fn(&KeyUsageExtension) -> bool,
+    missing: CertificateError,
+) -> Result<(), CertificateError> {
     let cert = Certificate::from_der(leaf).map_err(|_| CertificateError::Malformed)?;
     // Two keyUsage extensions (RFC 5280 §4.2: at most one) do not decode.
     match cert.tbs_certificate().get_extension::<KeyUsageExtension>() {
         Ok(None) => Ok(()),
-        Ok(Some((_, usage))) if usage.key_encipherment() => Ok(()),
-        Ok(Some(_)) => Err(CertificateError::NoKeyEncipherment),
+        Ok(Some((_, usage))) if allows(&usage) => Ok(()),
+        Ok(Some(_)) => Err(missing),
         Err(_) => Err(CertificateError::Malformed),
     }
 }
