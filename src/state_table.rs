@@ -321,3 +321,42 @@ pub fn outcome(side: Side, state: State, msg: Message) -> Outcome {
         _ => unexpected,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_certificate_header_maps_to_empty_only_for_the_three_byte_body() {
+        // RFC 5246 §7.4.2: an empty certificate_list is its 3-byte length alone.
+        assert_eq!(
+            Message::of_handshake(HandshakeType::CERTIFICATE, 3),
+            Message::EmptyCertificate
+        );
+        for len in [0, 2, 4, 7, 0xff_ffff] {
+            assert_eq!(
+                Message::of_handshake(HandshakeType::CERTIFICATE, len),
+                Message::Certificate,
+                "body of {len} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn both_certificate_forms_are_out_of_order_in_the_same_states() {
+        // The order check (`conn::check_order`) judges from the header; it may
+        // tell the two forms apart, but today's table never needs it to: a
+        // state either expects a Certificate (and judges an empty one in its
+        // handler) or finds both unexpected.
+        let unexpected = Outcome::Fatal(AlertDescription::UNEXPECTED_MESSAGE);
+        for side in [Side::Client, Side::Server, Side::ServerWithClientAuth] {
+            for &state in State::all(side) {
+                assert_eq!(
+                    outcome(side, state, Message::Certificate) == unexpected,
+                    outcome(side, state, Message::EmptyCertificate) == unexpected,
+                    "{side:?} in {state:?}"
+                );
+            }
+        }
+    }
+}

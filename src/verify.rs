@@ -174,10 +174,9 @@ pub(crate) fn subject_names(roots: &[Vec<u8>]) -> Vec<Vec<u8>> {
         let Ok(name) = cert.tbs_certificate().subject().to_der() else {
             continue;
         };
-        // RFC 5246 §7.4.4: opaque DistinguishedName<1..2^16-1>.
-        if name.is_empty() || name.len() > 0xffff {
-            continue;
-        }
+        // RFC 5246 §7.4.4: opaque DistinguishedName<1..2^16-1>. A DER Name is
+        // never empty (a SEQUENCE header at least), and the cap keeps each
+        // one, and the whole list, far below 2^16.
         if len + 2 + name.len() > MAX_CA_NAMES_LEN {
             break;
         }
