@@ -777,7 +777,7 @@ fn mutual_tls_options_are_checked() {
         assert_eq!(got, code, "{args:?}\n{err}");
         assert!(err.contains(needle), "{args:?}: wanted {needle:?}\n{err}");
         if code == 2 {
-            assert!(err.contains("USAGE"), "{args:?}\n{err}");
+            assert!(err.contains("Usage: rsatls"), "{args:?}\n{err}");
         }
     }
 }

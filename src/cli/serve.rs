@@ -19,15 +19,11 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
-use super::args::Args;
 use super::certgen::{self, SanEntry};
 use super::http::{HeadReader, Next};
+use super::opts::{ClientAuthArg, ServeArgs};
 use super::{Failure, describe, keyfiles, os_rng};
 
-/// Defaults for the limits `serve` takes as options.
-const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
-const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 300;
-const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// After SIGTERM/SIGINT, connections have this long to finish closing.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// After an accept error (out of file descriptors, say), wait this long before
@@ -44,39 +40,22 @@ struct Service {
     client_auth: bool,
 }
 
-pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
-    let mut a = Args::new(args);
-    let listen = a
-        .value("--listen")?
-        .unwrap_or_else(|| "127.0.0.1:4433".into());
-    let certs = a.values("--cert")?;
-    let keys = a.values("--key")?;
-    let http = a.flag("--http");
-    let allow_no_ems = a.flag("--allow-no-ems");
-    let client_ca = a.value("--client-ca")?;
-    let client_auth = a.value("--client-auth")?;
-    let key_pass = keyfiles::passphrase_from_args(&mut a)?;
-    let key_log = super::keylog::from_args(&mut a)?;
-    let max_connections = number(&mut a, "--max-connections", DEFAULT_MAX_CONNECTIONS)?;
-    let handshake_secs = number(
-        &mut a,
-        "--handshake-timeout",
-        DEFAULT_HANDSHAKE_TIMEOUT_SECS,
-    )?;
-    let idle_secs = number(&mut a, "--idle-timeout", DEFAULT_IDLE_TIMEOUT_SECS)?;
-    let extra = a.positionals()?;
-    if let Some(x) = extra.first() {
-        return Err(Failure::Usage(format!("unexpected argument `{x}`")));
-    }
+pub(crate) fn run(args: ServeArgs) -> Result<(), Failure> {
+    let ServeArgs {
+        listen,
+        http,
+        server: opts,
+    } = args;
+    let (certs, keys, allow_no_ems) = (&opts.cert, &opts.key, opts.allow_no_ems);
+    let client_ca = &opts.client_ca;
+    let key_pass = keyfiles::passphrase(&opts.key_pass)?;
+    let key_log = super::keylog::open_option(opts.keylog.as_deref())?;
+    let max_connections = usize::try_from(opts.max_connections).unwrap_or(usize::MAX);
+    let (handshake_secs, idle_secs) = (opts.handshake_timeout, opts.idle_timeout);
     check_listen(&listen)?;
-    if max_connections == 0 || handshake_secs == 0 || idle_secs == 0 {
-        return Err(Failure::Usage(
-            "--max-connections and the timeouts must be at least 1".into(),
-        ));
-    }
-    let client_auth = client_auth_mode(client_ca.is_some(), client_auth.as_deref())?;
+    let client_auth = client_auth_mode(client_ca.is_some(), opts.client_auth);
     // Read before any key is generated, so that a wrong file is reported at once.
-    let client_roots = match &client_ca {
+    let client_roots = match client_ca {
         Some(file) => Some(keyfiles::load_certificates(file).map_err(|e| match e {
             Failure::Input(msg) => Failure::Input(format!("--client-ca {msg}")),
             other => other,
@@ -94,7 +73,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         Some((cert, key)) => {
             let mut config =
                 keyfiles::server_config(provider.clone(), cert, key, key_pass.as_ref())?;
-            for (cert, key) in certs.iter().zip(&keys).skip(1) {
+            for (cert, key) in certs.iter().zip(keys).skip(1) {
                 let chain = keyfiles::load_certificates(cert)?;
                 let key_file = keyfiles::load_key(key, key_pass.as_ref())?;
                 config = config
@@ -118,7 +97,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     if let Some(key_log) = key_log {
         config = config.with_key_log(key_log);
     }
-    if let (Some(roots), Some(mode), Some(file)) = (client_roots, client_auth, &client_ca) {
+    if let (Some(roots), Some(mode), Some(file)) = (client_roots, client_auth, client_ca) {
         config = config
             .with_client_auth(roots, mode)
             .map_err(|e| Failure::Input(format!("--client-ca {file}: {e}")))?;
@@ -179,30 +158,12 @@ fn check_listen(listen: &str) -> Result<(), Failure> {
 }
 
 /// The client-authentication mode: `--client-auth required|optional` (default
-/// required) when `--client-ca` is given; `--client-auth` alone is a usage
-/// error, since there would be no CA to check certificates against.
-fn client_auth_mode(has_ca: bool, mode: Option<&str>) -> Result<Option<ClientAuthMode>, Failure> {
+/// required) when `--client-ca` is given (clap refuses `--client-auth` alone).
+fn client_auth_mode(has_ca: bool, mode: Option<ClientAuthArg>) -> Option<ClientAuthMode> {
     match (has_ca, mode) {
-        (false, None) => Ok(None),
-        (false, Some(_)) => Err(Failure::Usage(
-            "--client-auth needs --client-ca FILE (the CAs client certificates must chain to)"
-                .into(),
-        )),
-        (true, None | Some("required")) => Ok(Some(ClientAuthMode::Required)),
-        (true, Some("optional")) => Ok(Some(ClientAuthMode::Optional)),
-        (true, Some(other)) => Err(Failure::Usage(format!(
-            "--client-auth: `{other}` is not `required` or `optional`"
-        ))),
-    }
-}
-
-/// Parses `--name N`, with a default.
-fn number<T: std::str::FromStr>(a: &mut Args, name: &str, default: T) -> Result<T, Failure> {
-    match a.value(name)? {
-        None => Ok(default),
-        Some(v) => v
-            .parse()
-            .map_err(|_| Failure::Usage(format!("{name}: `{v}` is not a number"))),
+        (false, _) => None,
+        (true, None | Some(ClientAuthArg::Required)) => Some(ClientAuthMode::Required),
+        (true, Some(ClientAuthArg::Optional)) => Some(ClientAuthMode::Optional),
     }
 }
 
@@ -453,29 +414,16 @@ mod tests {
 
     #[test]
     fn client_auth_needs_a_ca_and_defaults_to_required() {
-        assert!(matches!(client_auth_mode(false, None), Ok(None)));
-        assert!(matches!(
-            client_auth_mode(true, None),
-            Ok(Some(ClientAuthMode::Required))
-        ));
-        assert!(matches!(
-            client_auth_mode(true, Some("required")),
-            Ok(Some(ClientAuthMode::Required))
-        ));
-        assert!(matches!(
-            client_auth_mode(true, Some("optional")),
-            Ok(Some(ClientAuthMode::Optional))
-        ));
-        for (has_ca, mode) in [
-            (false, Some("required")),
-            (true, Some("Required")),
-            (true, Some("")),
-        ] {
-            assert!(
-                matches!(client_auth_mode(has_ca, mode), Err(Failure::Usage(_))),
-                "{has_ca} {mode:?}"
-            );
-        }
+        assert_eq!(client_auth_mode(false, None), None);
+        assert_eq!(client_auth_mode(true, None), Some(ClientAuthMode::Required));
+        assert_eq!(
+            client_auth_mode(true, Some(ClientAuthArg::Required)),
+            Some(ClientAuthMode::Required)
+        );
+        assert_eq!(
+            client_auth_mode(true, Some(ClientAuthArg::Optional)),
+            Some(ClientAuthMode::Optional)
+        );
     }
 
     #[test]
