@@ -7,10 +7,12 @@
 //! comments), so [`pem_blocks`] finds where each block starts and ends and hands
 //! it to the crate, which checks the boundaries and decodes the base64.
 //!
-//! What the crate accepts inside a block is RFC 7468's strict grammar (§3),
-//! except that the base64 may be wrapped at any width as long as every line but
-//! the last has that width (§2: "Parsers MAY handle other line sizes"). Lines may
-//! end in LF, CRLF or CR.
+//! The crate reads RFC 7468's strict grammar (§3), except that the base64 may
+//! be wrapped at any width as long as every line but the last has that width
+//! (§2: "Parsers MAY handle other line sizes"). The walk hands it each block
+//! with blank lines and the blanks at either end of each line dropped, as the
+//! standard grammar and the splitter this replaced allow, so lines may end in
+//! LF or CRLF and carry trailing spaces.
 
 use zeroize::Zeroizing;
 
@@ -44,12 +46,11 @@ pub(super) struct PemBlock<'a> {
 /// # Errors
 /// [`Error::Config`] if a block has no END line, a BEGIN line comes before the
 /// END line of the block before it, the END line's label is not the BEGIN
-/// line's, or the body is not base64 as [`decode_block`] takes it.
+/// line's, or the body is not base64 as the module doc describes.
 pub(super) fn pem_blocks(input: &[u8]) -> Result<Vec<PemBlock<'_>>, Error> {
     let mut blocks = Vec::new();
     let mut lines = lines(input);
-    while let Some((start, _)) = lines.find(|&(_, line)| is_begin(line)) {
-        let mut has_headers = false;
+    while let Some((start, begin)) = lines.find(|&(_, line)| is_begin(line)) {
         let end = loop {
             let (at, line) = lines.next().ok_or(NO_END)?;
             if line.starts_with(END) {
@@ -59,11 +60,8 @@ pub(super) fn pem_blocks(input: &[u8]) -> Result<Vec<PemBlock<'_>>, Error> {
                 // A BEGIN line before this block's END line.
                 return Err(MALFORMED);
             }
-            // RFC 1421 §4.4 header fields (`Proc-Type: 4,ENCRYPTED`), which RFC
-            // 7468 §2 excludes; base64 has no colon.
-            has_headers |= line.contains(&b':');
         };
-        blocks.push(decode_block(&input[start..end], has_headers)?);
+        blocks.push(decode_block(begin, &input[start..end])?);
     }
     Ok(blocks)
 }
@@ -71,14 +69,30 @@ pub(super) fn pem_blocks(input: &[u8]) -> Result<Vec<PemBlock<'_>>, Error> {
 /// Decodes one block, from the first byte of its BEGIN line to the last byte of
 /// its END line, with `pem-rfc7468`. A block with headers keeps its label (the
 /// caller names the error) but is not decoded: the crate refuses headers.
-fn decode_block(text: &[u8], has_headers: bool) -> Result<PemBlock<'_>, Error> {
+fn decode_block<'a>(begin: &'a [u8], block: &[u8]) -> Result<PemBlock<'a>, Error> {
+    // The crate reads RFC 7468's strict grammar (§3, Figure 3). The standard
+    // grammar (Figure 1) also lets blanks end any line and blank lines follow
+    // the BEGIN line, and the splitter this replaced took blanks anywhere
+    // around a line: the crate gets the block with those dropped. Every line
+    // only shrinks, so the copy (of a key, perhaps) never reallocates.
+    let mut text = Zeroizing::new(Vec::with_capacity(block.len() + 1));
+    let mut has_headers = false;
+    for (_, line) in lines(block).filter(|(_, line)| !line.is_empty()) {
+        // RFC 1421 §4.4 header fields (`Proc-Type: 4,ENCRYPTED`), which RFC
+        // 7468 §2 excludes; base64 has no colon.
+        has_headers |= line.contains(&b':');
+        text.extend_from_slice(line);
+        text.push(b'\n');
+    }
     // Checks both boundaries. RFC 7468 §2 lets a parser ignore a different
-    // label on the END line; refusing it, as today, is the other choice it
-    // allows, and the one that catches two blocks pasted into one.
-    let label = pem_rfc7468::decode_label(text).map_err(|_| MALFORMED)?;
+    // label on the END line; refusing it, as the old splitter did, is the other
+    // choice it allows, and the one that catches two blocks pasted into one.
+    pem_rfc7468::decode_label(&text).map_err(|_| MALFORMED)?;
+    let label = &begin[BEGIN.len()..begin.len() - DASHES.len()];
+    let label = core::str::from_utf8(label).map_err(|_| MALFORMED)?;
     let mut der = Zeroizing::new(Vec::new());
     if !has_headers {
-        let mut decoder = pem_rfc7468::Decoder::new_detect_wrap(text).map_err(|_| MALFORMED)?;
+        let mut decoder = pem_rfc7468::Decoder::new_detect_wrap(&text).map_err(|_| MALFORMED)?;
         // The buffer is sized once up front, so no copy of the key is left
         // behind by a reallocation.
         decoder.decode_to_end(&mut der).map_err(|_| MALFORMED)?;
@@ -170,6 +184,24 @@ mod tests {
     }
 
     #[test]
+    fn blanks_around_lines_and_blank_lines_are_dropped() {
+        // Blanks at both ends of every line (a pasted certificate), blank lines
+        // after the BEGIN line and inside the body: the splitter this replaced
+        // took them, and RFC 7468's standard grammar takes the trailing ones.
+        let messy: String = text(data!("rsa2048.cert.pem"))
+            .lines()
+            .enumerate()
+            .map(|(i, line)| match i {
+                0 => format!(" {line} \t\r\n\r\n  \n"),
+                5 => format!("\t{line}  \n\n"),
+                _ => format!("  {line} \n"),
+            })
+            .collect();
+        let expected = [("CERTIFICATE", data!("rsa2048.cert.der").to_vec())];
+        assert_eq!(walk(messy.as_bytes()), expected);
+    }
+
+    #[test]
     fn an_end_line_with_another_label_is_malformed() {
         let pem = text(data!("rsa2048.cert.pem"));
         let mismatched = pem.replace("END CERTIFICATE", "END PRIVATE KEY");
@@ -177,6 +209,10 @@ mod tests {
         // Also when it is the second block that is wrong.
         let second = [pem, &mismatched].concat();
         assert_eq!(pem_blocks(second.as_bytes()).err(), Some(MALFORMED));
+        // And when the block has headers, so that its body is never decoded.
+        let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nMAA=\n";
+        let headers = [legacy, "-----END PRIVATE KEY-----\n"].concat();
+        assert_eq!(pem_blocks(headers.as_bytes()).err(), Some(MALFORMED));
     }
 
     #[test]
