@@ -9,7 +9,6 @@ mod http;
 mod keyfiles;
 mod keygen;
 mod keylog;
-mod manual;
 mod opts;
 mod proxy;
 mod serve;

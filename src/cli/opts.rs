@@ -6,9 +6,9 @@
 //! [`usage_error`] so they look like clap's own (the subcommand's usage line,
 //! exit code 2).
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+mod manual;
 
-use super::manual;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// rsatls: a hardened TLS 1.2 engine for RSA key exchange (AES-GCM suites only).
 #[derive(Debug, Parser)]
