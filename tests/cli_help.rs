@@ -193,10 +193,14 @@ fn manual(subcommand: &str) -> &'static [&'static str] {
 fn sections(subcommand: &str) -> (&'static [&'static str], &'static [&'static str]) {
     const KEYS: &str = "KEYS AND CERTIFICATES:";
     const KEY_LOG: &str = "KEY LOG:";
+    const LOGS: &str = "LOGS:";
+    const RELOAD: &str = "RELOAD:";
     const EXIT: &str = "EXIT CODES:";
     match subcommand {
-        "serve" | "proxy" | "connect" | "tunnel" => (&[KEYS, KEY_LOG, EXIT], &[]),
-        _ => (&[EXIT], &[KEYS, KEY_LOG]),
+        "serve" | "proxy" => (&[KEYS, KEY_LOG, LOGS, RELOAD, EXIT], &[]),
+        "tunnel" => (&[KEYS, KEY_LOG, LOGS, EXIT], &[RELOAD]),
+        "connect" => (&[KEYS, KEY_LOG, EXIT], &[LOGS, RELOAD]),
+        _ => (&[EXIT], &[KEYS, KEY_LOG, LOGS, RELOAD]),
     }
 }
 

@@ -40,9 +40,8 @@ for localhost, 127.0.0.1 and ::1 (CA:FALSE, digitalSignature and
 keyEncipherment).
 
 Serves at most --max-connections clients at once; further clients wait in the
-kernel's accept queue until one closes. A failure of one connection is
-reported on stderr and never ends the server. SIGTERM or SIGINT: close_notify
-to every client, then exit 0.";
+kernel's accept queue until one closes. SIGTERM or SIGINT: close_notify to
+every client, then exit 0. SIGHUP: see RELOAD below.";
 
 /// `rsatls connect --help`.
 pub(crate) const CONNECT: &str = "\
@@ -96,6 +95,26 @@ KEY LOG:
     FILE (created with mode 0600), for `tshark -o tls.keylog_file:FILE`.
     Whoever can read FILE can decrypt the sessions.";
 
+/// The servers' logs: for `serve`, `proxy` and `tunnel`.
+const LOGS: &str = "\
+LOGS:
+    One line per connection on stderr, at level info, as text or JSON
+    (--log-format): peer, sni, suite, ems, alpn, client_subject, handshake_ms,
+    bytes_in and bytes_out (application data from and to the TLS peer),
+    upstream (proxy, tunnel), duration_ms, and how it ended: end=close_notify,
+    truncated, alert NAME (sent), peer alert NAME, timeout, shutdown or error.
+    RUST_LOG filters them as tracing's EnvFilter reads it (default: info;
+    RUST_LOG=warn leaves only warnings and errors). A failure of one
+    connection is logged and never ends the server.";
+
+/// SIGHUP: for the servers with certificates and keys.
+const RELOAD: &str = "\
+RELOAD:
+    SIGHUP re-reads every --cert/--key pair, the passphrase and --client-ca,
+    for new connections; established ones keep what they started with. A
+    reload that fails keeps the current ones and logs why. Without --cert, the
+    ephemeral key is kept.";
+
 /// The exit codes: the same for every subcommand.
 pub(crate) const EXIT_CODES: &str = "\
 EXIT CODES:
@@ -111,7 +130,9 @@ EXIT CODES:
 /// The shared sections `rsatls SUB --help` ends with, by subcommand.
 pub(crate) fn sections(subcommand: &str) -> &'static [&'static str] {
     match subcommand {
-        "serve" | "proxy" | "connect" | "tunnel" => &[KEYS, KEY_LOG, EXIT_CODES],
+        "serve" | "proxy" => &[KEYS, KEY_LOG, LOGS, RELOAD, EXIT_CODES],
+        "tunnel" => &[KEYS, KEY_LOG, LOGS, EXIT_CODES],
+        "connect" => &[KEYS, KEY_LOG, EXIT_CODES],
         _ => &[EXIT_CODES],
     }
 }
@@ -125,7 +146,7 @@ mod tests {
     #[test]
     fn lines_fit_in_80_columns() {
         for text in [
-            TOP_AFTER, DEMO, SERVE, CONNECT, KEYGEN, KEYS, KEY_LOG, EXIT_CODES,
+            TOP_AFTER, DEMO, SERVE, CONNECT, KEYGEN, KEYS, KEY_LOG, LOGS, RELOAD, EXIT_CODES,
         ] {
             for line in text.lines() {
                 assert!(line.chars().count() <= 80, "{line:?}");
