@@ -372,9 +372,10 @@ fn whole_number(text: &str, max: u64) -> Result<u64, String> {
 }
 
 /// The command line: [`Cli`] with the manual's shared sections (keys, key
-/// log, exit codes) at the end of each subcommand's long help, so that
-/// `rsatls SUB --help` shows those that concern SUB. Whatever long help a
-/// subcommand declares itself comes first.
+/// log, logs, reload, exit codes) at the end of each subcommand's long help,
+/// so that `rsatls SUB --help` shows those that concern SUB
+/// ([`manual::sections`]). Whatever long help a subcommand declares itself
+/// comes first.
 pub(crate) fn command() -> clap::Command {
     let top = [manual::TOP_AFTER, manual::EXIT_CODES].join("\n\n");
     Cli::command().after_long_help(top).mut_subcommands(|sub| {
