@@ -249,6 +249,27 @@ async fn idle_timeout_after_silence_not_during_activity() {
     .await;
 }
 
+/// Limits too long for the clock (`Duration::MAX`) are no limits: a pending
+/// read waits (it once panicked adding the idle limit to the last activity),
+/// and the connection still works.
+#[tokio::test]
+async fn limits_beyond_the_clock_are_no_limits() {
+    bounded(STEP, "Duration::MAX limits", async {
+        let timeouts = Timeouts {
+            handshake: Some(Duration::MAX),
+            idle: Some(Duration::MAX),
+        };
+        let (mut client, mut server) = established(SUITES[0], timeouts, timeouts).await;
+        let mut buf = [0u8; 16];
+        let waited = tokio::time::timeout(Duration::from_millis(300), server.read(&mut buf)).await;
+        assert!(waited.is_err(), "the read returned {waited:?}");
+        client.write_all(b"still here").await.unwrap();
+        client.flush().await.unwrap();
+        expect_bytes(&mut server, b"still here").await;
+    })
+    .await;
+}
+
 /// A peer that stops reading stalls our writes; the idle limit ends them too.
 #[tokio::test]
 async fn idle_timeout_on_a_stalled_write() {

@@ -25,8 +25,7 @@ use opts::Command;
 /// Parses the command line, runs one command and maps its outcome to the
 /// documented exit codes.
 pub(crate) fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
-    use clap::Parser;
-    let cli = match opts::Cli::try_parse_from(args) {
+    let cli = match opts::parse(args) {
         Ok(cli) => cli,
         // --help and --version (exit 0, stdout), or a usage error (exit 2,
         // stderr, with the usage of the subcommand at fault).

@@ -6,7 +6,9 @@
 //! [`usage_error`] so they look like clap's own (the subcommand's usage line,
 //! exit code 2).
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+mod manual;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// rsatls: a hardened TLS 1.2 engine for RSA key exchange (AES-GCM suites only).
 #[derive(Debug, Parser)]
@@ -15,53 +17,32 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     propagate_version = true,
     subcommand_required = true,
-    arg_required_else_help = true,
-    after_long_help = AFTER_HELP
+    arg_required_else_help = true
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
 }
 
-/// The sections of the manual that hold for every subcommand.
-pub(crate) const AFTER_HELP: &str = "\
-KEYS AND CERTIFICATES:
-    Certificates and keys may be PEM or DER; keys PKCS#8 or PKCS#1, or
-    encrypted PKCS#8 (PBES2: PBKDF2 or scrypt, AES-CBC) with the passphrase in
-    the environment variable NAME (--key-pass-env NAME) or on the first line
-    of PATH (--key-pass-file PATH). Never on the command line.
-
-KEY LOG:
-    --keylog FILE, or else the SSLKEYLOGFILE environment variable, appends NSS
-    key log lines (`CLIENT_RANDOM <client random> <master secret>`, in hex) to
-    FILE (created with mode 0600), for `tshark -o tls.keylog_file:FILE`.
-    Whoever can read FILE can decrypt the sessions.
-
-EXIT CODES:
-    0 success
-    1 TLS, certificate or network failure (the alert is named on stderr)
-    2 usage error
-    3 a local file cannot be used: a key or certificate that cannot be read or
-      loaded, a key, certificate, CA or passphrase file over 1 MiB, a wrong or
-      missing passphrase, a key log that cannot be opened, or (keygen) an
-      output file that exists already
-    Output to a closed stdout (`rsatls demo | head -1`) ends quietly.";
-
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Runs a client and a server in memory from a fixed seed (no files, no
     /// network) and prints the five steps of RSA key transport on the real bytes.
+    #[command(long_about = manual::DEMO)]
     Demo,
     /// Serves TLS 1.2: echoes application data, or with --http answers with a
     /// small page.
+    #[command(long_about = manual::SERVE)]
     Serve(ServeArgs),
     /// Terminates TLS and forwards the plaintext to an upstream TCP service.
     Proxy(ProxyArgs),
     /// Accepts plaintext locally and forwards it over TLS to a server.
     Tunnel(TunnelArgs),
     /// Connects to a TLS server: stdin is sent, received data goes to stdout.
+    #[command(long_about = manual::CONNECT)]
     Connect(ConnectArgs),
     /// Writes a new RSA key and a self-signed certificate for it.
+    #[command(long_about = manual::KEYGEN)]
     Keygen(KeygenArgs),
 }
 
@@ -69,9 +50,18 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     /// The address to listen on (port 0 picks one).
+    ///
+    /// HOST:PORT with an IP address or a name: 127.0.0.1:4433, [::1]:4433,
+    /// localhost:0. The address bound is printed as `listening on ADDR`.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4433")]
     pub(crate) listen: String,
     /// Answers each HTTP request with a small page instead of echoing.
+    ///
+    /// Each HTTP/1.0 or 1.1 request gets a small page (with --client-ca, it
+    /// shows the client's subject); ALPN `http/1.1` or `http/1.0` is selected
+    /// when the client offers it, and a client offering only other protocols
+    /// gets no_application_protocol. A request head over 16 KiB gets 431 and
+    /// the connection closes.
     #[arg(long)]
     pub(crate) http: bool,
     #[command(flatten)]
@@ -130,32 +120,37 @@ pub(crate) struct TunnelArgs {
 /// `rsatls connect`.
 #[derive(Debug, Args)]
 pub(crate) struct ConnectArgs {
-    /// The server.
+    /// The server: a name or an IP address (IPv6 in brackets) and a port.
     #[arg(value_name = "HOST:PORT")]
     pub(crate) target: String,
     #[command(flatten)]
     pub(crate) client: ClientOpts,
     /// A session where no byte moves either way for SECS ends (exit 1).
-    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    ///
+    /// Without it, a quiet session lasts until either side closes.
+    #[arg(long, value_name = "SECS", value_parser = seconds)]
     pub(crate) idle_timeout: Option<u64>,
 }
 
 /// `rsatls keygen`.
 #[derive(Debug, Args)]
 pub(crate) struct KeygenArgs {
-    /// The directory for key.pem and cert.pem.
+    /// The directory for key.pem and cert.pem (created if missing).
     #[arg(long, value_name = "DIR")]
     pub(crate) out: String,
     /// The key size: 2048 to 8192.
     #[arg(long, value_name = "N", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(2048..=8192))]
     pub(crate) bits: u64,
     /// A subjectAltName (DNS name or IP address); repeatable.
+    ///
+    /// One SAN per --san, in order; the first is also the subject's CN.
+    /// Default: localhost, 127.0.0.1 and ::1.
     #[arg(long, value_name = "NAME")]
     pub(crate) san: Vec<String>,
     /// Days the certificate is valid: 1 to 36525.
     #[arg(long, value_name = "N", default_value_t = 365, value_parser = clap::value_parser!(u64).range(1..=36_525))]
     pub(crate) days: u64,
-    /// Replaces existing files.
+    /// Replaces existing key.pem and cert.pem (else exit 3).
     #[arg(long)]
     pub(crate) force: bool,
 }
@@ -164,33 +159,66 @@ pub(crate) struct KeygenArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ServerOpts {
     /// A certificate chain, leaf first (PEM or DER); repeatable, one --key each.
+    ///
+    /// The first --cert/--key pair is the default; a later one is sent to
+    /// clients whose SNI names a DNS name its certificate is valid for.
+    /// Without --cert/--key: a fresh 2048-bit key and a self-signed
+    /// certificate for localhost, 127.0.0.1 and ::1.
     #[arg(long, value_name = "FILE")]
     pub(crate) cert: Vec<String>,
     /// The private key of the --cert at the same position.
+    ///
+    /// RSA, 2048 bits or more; PEM or DER, PKCS#8 or PKCS#1, or encrypted
+    /// PKCS#8 with --key-pass-env or --key-pass-file.
     #[arg(long, value_name = "FILE")]
     pub(crate) key: Vec<String>,
     #[command(flatten)]
     pub(crate) key_pass: KeyPassOpts,
     /// Accepts clients without Extended Master Secret (RFC 7627).
+    ///
+    /// Without it, a client that does not offer Extended Master Secret is
+    /// refused: its sessions could be synchronised with another server's
+    /// (the triple handshake attack).
     #[arg(long)]
     pub(crate) allow_no_ems: bool,
     /// Asks every client for a certificate that chains to a CA of FILE.
+    ///
+    /// Mutual TLS. FILE holds one or more CA certificates (PEM or DER). The
+    /// client's chain must lead to a CA of FILE and be valid now; the leaf
+    /// must allow clientAuth (if it has an extendedKeyUsage) and
+    /// digitalSignature (if it has a keyUsage) and hold an RSA key of 2048 bits
+    /// or more; and the client must prove it holds the key (CertificateVerify:
+    /// RSA-PSS or PKCS#1 v1.5 with SHA-256, -384 or -512). Each connection's
+    /// client subject is logged on stderr.
     #[arg(long, value_name = "FILE")]
     pub(crate) client_ca: Option<String>,
     /// Whether a client without a certificate is refused (needs --client-ca).
+    ///
+    /// With --client-ca and no --client-auth: required. A certificate that is
+    /// sent and fails the checks is refused either way.
     #[arg(long, value_name = "MODE", requires = "client_ca")]
     pub(crate) client_auth: Option<ClientAuthArg>,
     /// Appends NSS key log lines to FILE (else $SSLKEYLOGFILE).
+    ///
+    /// See KEY LOG below: whoever can read FILE can decrypt the sessions.
     #[arg(long, value_name = "FILE")]
     pub(crate) keylog: Option<String>,
     /// Serves at most N connections at once.
-    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    ///
+    /// Further clients wait in the kernel's accept queue (their TCP handshake
+    /// completes, their TLS handshake waits) until a connection closes.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = connections)]
     pub(crate) max_connections: u64,
     /// A handshake must finish in SECS.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    ///
+    /// A client whose handshake has not finished SECS after it began is
+    /// dropped.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = seconds)]
     pub(crate) handshake_timeout: u64,
     /// A connection idle for SECS is closed.
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    ///
+    /// Idle: no byte moved to or from the client, either way, for SECS.
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = seconds)]
     pub(crate) idle_timeout: u64,
     #[command(flatten)]
     pub(crate) log: LogOpts,
@@ -199,7 +227,7 @@ pub(crate) struct ServerOpts {
 /// `--client-auth required|optional`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ClientAuthArg {
-    /// A client without a certificate is refused (handshake_failure).
+    /// A client without a certificate is refused (handshake_failure); the default.
     Required,
     /// A client without a certificate is let in, unauthenticated.
     Optional,
@@ -211,24 +239,44 @@ pub(crate) struct ClientOpts {
     #[command(flatten)]
     pub(crate) trust: TrustOpts,
     /// The name the certificate must match and SNI sends (default: HOST).
+    ///
+    /// Sent as SNI (RFC 6066) when it is a DNS name, not an IP address. With
+    /// --cafile the server's certificate must be valid for it.
     #[arg(long, value_name = "NAME")]
     pub(crate) servername: Option<String>,
     /// Offers application protocols (RFC 7301), comma-separated.
+    ///
+    /// E.g. `--alpn http/1.1,h2`. The protocol the server selects is shown in
+    /// the `alpn` field of the connected line (`-` for none).
     #[arg(long, value_name = "PROTO[,PROTO...]")]
     pub(crate) alpn: Option<String>,
     /// Appends NSS key log lines to FILE (else $SSLKEYLOGFILE).
+    ///
+    /// See KEY LOG below: whoever can read FILE can decrypt the sessions.
     #[arg(long, value_name = "FILE")]
     pub(crate) keylog: Option<String>,
     /// Accepts a server without Extended Master Secret (RFC 7627).
+    ///
+    /// For legacy servers; reported as extended_master_secret=false. Without
+    /// it such a server is refused.
     #[arg(long)]
     pub(crate) allow_no_ems: bool,
     /// The TCP connection and the handshake must finish in SECS.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = seconds)]
     pub(crate) handshake_timeout: u64,
     /// A client certificate chain, leaf first, sent when the server asks.
+    ///
+    /// Mutual TLS: with --key, a client certificate (PEM or DER, leaf first)
+    /// and its RSA key (2048 bits or more), sent when the server asks for one
+    /// and offers a signature algorithm the key can sign with (RSA-PSS, then
+    /// PKCS#1 v1.5, with SHA-256 or stronger); otherwise the client answers
+    /// with no certificate. The server's list of acceptable CAs is advisory.
     #[arg(long, value_name = "FILE", requires = "key")]
     pub(crate) cert: Option<String>,
     /// The private key of --cert.
+    ///
+    /// PEM or DER, PKCS#8 or PKCS#1, or encrypted PKCS#8 with --key-pass-env
+    /// or --key-pass-file.
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub(crate) key: Option<String>,
     #[command(flatten)]
@@ -240,9 +288,19 @@ pub(crate) struct ClientOpts {
 #[group(required = true, multiple = false)]
 pub(crate) struct TrustOpts {
     /// Trusts the server's key alone (`sha256//BASE64[;...]`).
+    ///
+    /// One or more pins separated by `;`, each `sha256//` and the base64
+    /// SHA-256 of a key's SubjectPublicKeyInfo (as `serve` and `keygen` print
+    /// them and curl's --pinnedpubkey takes them). The server's chain, name
+    /// and validity period are not checked.
     #[arg(long, value_name = "sha256//BASE64[;...]")]
     pub(crate) pin: Option<String>,
     /// Trusts certificates chaining to (or identical to) one of FILE's.
+    ///
+    /// FILE holds one or more certificates (PEM or DER). The server's leaf
+    /// must be valid for --servername (else HOST) and valid now: a leaf
+    /// identical to one of FILE's certificates needs no chain; any other must
+    /// chain to one of them.
     #[arg(long, value_name = "FILE")]
     pub(crate) cafile: Option<String>,
 }
@@ -251,9 +309,13 @@ pub(crate) struct TrustOpts {
 #[derive(Debug, Args)]
 pub(crate) struct KeyPassOpts {
     /// The key's passphrase is in the environment variable NAME.
+    ///
+    /// For an encrypted PKCS#8 key (PBES2: PBKDF2 or scrypt, AES-CBC).
     #[arg(long, value_name = "NAME", conflicts_with = "key_pass_file")]
     pub(crate) key_pass_env: Option<String>,
     /// The key's passphrase is the first line of PATH.
+    ///
+    /// Without its line ending, as `openssl -passin file:PATH` reads it.
     #[arg(long, value_name = "PATH")]
     pub(crate) key_pass_file: Option<String>,
     /// Refused: a passphrase on the command line is visible to other users.
@@ -284,27 +346,134 @@ pub(crate) enum LogFormat {
     Json,
 }
 
+/// The longest time limit the options take, in seconds: a year. A longer
+/// one would mean no limit, and one near `u64::MAX` seconds overflows the
+/// clock's deadline arithmetic.
+pub(crate) const MAX_SECS: u64 = 365 * 24 * 3600;
+/// The most connections a server serves at once: far above any file
+/// descriptor limit, and far below what tokio's semaphore can count.
+pub(crate) const MAX_CONNECTIONS: u64 = 1_000_000;
+
+/// A time limit option's value: whole seconds, 1 to [`MAX_SECS`].
+pub(crate) fn seconds(text: &str) -> Result<u64, String> {
+    whole_number(text, MAX_SECS)
+}
+
+/// A connection count option's value: 1 to [`MAX_CONNECTIONS`].
+pub(crate) fn connections(text: &str) -> Result<u64, String> {
+    whole_number(text, MAX_CONNECTIONS)
+}
+
+fn whole_number(text: &str, max: u64) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("a whole number from 1 to {max}")),
+    }
+}
+
+/// The command line: [`Cli`] with the manual's shared sections (keys, key
+/// log, logs, reload, exit codes) at the end of each subcommand's long help,
+/// so that `rsatls SUB --help` shows those that concern SUB
+/// ([`manual::sections`]). Whatever long help a subcommand declares itself
+/// comes first.
+pub(crate) fn command() -> clap::Command {
+    let top = [manual::TOP_AFTER, manual::EXIT_CODES].join("\n\n");
+    Cli::command().after_long_help(top).mut_subcommands(|sub| {
+        let own = sub.get_after_long_help().map(|text| text.to_string());
+        let sections = manual::sections(sub.get_name());
+        let text = own
+            .into_iter()
+            .chain(sections.iter().map(|s| s.to_string()));
+        sub.after_long_help(text.collect::<Vec<_>>().join("\n\n"))
+    })
+}
+
+/// Parses `args` (the program name first).
+///
+/// # Errors
+/// `--help` and `--version` (to print on stdout, exit 0), or a usage error
+/// (stderr, exit 2) that shows the usage of the subcommand at fault.
+pub(crate) fn parse(args: Vec<std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let subcommand = args.get(1).and_then(|a| a.to_str()).map(str::to_owned);
+    let mut cmd = command();
+    let parsed = cmd
+        .try_get_matches_from_mut(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    parsed.map_err(|mut e| {
+        // clap shows the usage with some errors (an unknown option, a missing
+        // one) and not with others (a value out of range, a value not among
+        // the choices); every usage error shows it here, and the usage of the
+        // subcommand at fault only, not the whole manual.
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let bare = e.use_stderr()
+            && e.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            && e.get(ContextKind::Usage).is_none();
+        if bare {
+            let usage = match subcommand.and_then(|name| cmd.find_subcommand_mut(name)) {
+                Some(sub) => sub.render_usage(),
+                None => cmd.render_usage(),
+            };
+            e.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+        }
+        e
+    })
+}
+
 /// A usage error found after parsing (options that go together, a value
 /// clap cannot check), rendered like clap's own: the message, then the usage
 /// of `subcommand` only.
 pub(crate) fn usage_error(subcommand: &str, message: &str) -> clap::Error {
-    use clap::CommandFactory;
-    let mut cli = Cli::command();
+    let mut cli = command();
     cli.build();
     let mut cmd = cli
         .find_subcommand_mut(subcommand)
         .map(|c| c.clone())
-        .unwrap_or_else(Cli::command);
+        .unwrap_or_else(command);
     cmd.error(clap::error::ErrorKind::ValueValidation, message)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn numbers_are_bounded() {
+        assert_eq!(seconds("1"), Ok(1));
+        assert_eq!(seconds(&MAX_SECS.to_string()), Ok(MAX_SECS));
+        assert_eq!(
+            connections(&MAX_CONNECTIONS.to_string()),
+            Ok(MAX_CONNECTIONS)
+        );
+        for bad in ["0", "-1", "", "1.5", "ten", "18446744073709551616"] {
+            assert!(seconds(bad).is_err(), "{bad:?}");
+            assert!(connections(bad).is_err(), "{bad:?}");
+        }
+        assert!(seconds(&(MAX_SECS + 1).to_string()).is_err());
+        assert!(connections(&(MAX_CONNECTIONS + 1).to_string()).is_err());
+    }
+
+    /// Every subcommand's long help ends with the manual's sections for it,
+    /// after whatever it declares itself.
+    #[test]
+    fn each_subcommand_gets_its_sections() {
+        let mut cmd = command();
+        for sub in cmd.get_subcommands_mut() {
+            let name = sub.get_name().to_string();
+            if name == "help" {
+                continue;
+            }
+            let text = sub.get_after_long_help().map(ToString::to_string);
+            let text = text.unwrap_or_default();
+            assert!(
+                text.ends_with(&manual::sections(&name).join("\n\n")),
+                "{name}: {text}"
+            );
+        }
     }
 }

@@ -297,7 +297,11 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
         let Some(idle) = self.timeouts.idle else {
             return Ok(());
         };
-        let deadline = self.last_activity + idle;
+        // A limit past what the clock can hold (`Duration::MAX`) is no limit,
+        // not an overflow.
+        let Some(deadline) = self.last_activity.checked_add(idle) else {
+            return Ok(());
+        };
         let slot = match dir {
             Direction::Read => &mut self.read_timer,
             Direction::Write => &mut self.write_timer,
