@@ -27,7 +27,7 @@ const ENV: &str = "SSLKEYLOGFILE";
 /// cannot be opened.
 pub(crate) fn open_option(keylog: Option<&str>) -> Result<Option<Arc<dyn KeyLog>>, Failure> {
     let path = match keylog {
-        Some(path) if path.is_empty() => {
+        Some("") => {
             return Err(Failure::Usage("--keylog needs a file name".into()));
         }
         Some(path) => path.to_string(),
@@ -109,7 +109,6 @@ mod tests {
 
         for round in 0..2u8 {
             let log = open_option(Some(&path_str)).unwrap().expect("a key log");
-            assert!(a.positionals().unwrap().is_empty());
             log.log("CLIENT_RANDOM", &[round; 32], &[0xab; 48]);
         }
         let text = std::fs::read_to_string(&path).unwrap();
