@@ -381,3 +381,56 @@ fn each_end_reason_is_logged() {
     });
     assert_eq!(server.peer.exit_code(STEP), 0, "{}", server.peer.report());
 }
+
+/// `rsatls connect --pin PIN ADDR` with a client certificate from tests/data/mtls.
+fn connect_with_client_cert(server: &RsatlsServer, client: &str) -> harness::Peer {
+    let (cert, key) = (
+        data(&format!("mtls/{client}.cert.pem")),
+        data(&format!("mtls/{client}.key.pem")),
+    );
+    let addr = server.addr.to_string();
+    rsatls_connect(&["--pin", &server.pin, "--cert", &cert, "--key", &key, &addr])
+}
+
+/// SIGHUP re-reads --client-ca too: a client of the new CA gets in, one of
+/// the old CA no longer does.
+#[test]
+fn sighup_reload_rereads_the_client_ca() {
+    let files = Files::new("client-ca", "rsa2048");
+    let ca = files.dir.join("ca.pem").to_str().unwrap().to_string();
+    std::fs::copy(data("mtls/ca.cert.pem"), &ca).unwrap();
+    let server = start(&files, "info", &["--client-ca", &ca]);
+
+    let mut refused = connect_with_client_cert(&server, "other-client");
+    assert_eq!(refused.exit_code(STEP), 1, "{}", refused.report());
+    line_with(&server, "end=\"alert unknown_ca\"");
+
+    std::fs::copy(data("mtls/other-ca.cert.pem"), &ca).unwrap();
+    kill(&server, "HUP");
+    line_with(&server, "certificates and keys reloaded");
+
+    let mut admitted = connect_with_client_cert(&server, "other-client");
+    admitted.send("of the new CA\n");
+    admitted.wait_for(Out::Stdout, "of the new CA\n", STEP);
+    admitted.close_stdin();
+    assert_eq!(admitted.exit_code(STEP), 0, "{}", admitted.report());
+    line_with(&server, "client_subject=\"CN=rsatls other client");
+
+    let mut old_ca = connect_with_client_cert(&server, "client");
+    assert_eq!(old_ca.exit_code(STEP), 1, "{}", old_ca.report());
+    assert!(
+        old_ca.stderr().contains("unknown_ca"),
+        "{}",
+        old_ca.report()
+    );
+}
+
+/// Without --cert the key is ephemeral: SIGHUP has nothing to re-read, says
+/// so, and the same key goes on being served.
+#[test]
+fn sighup_without_cert_keeps_the_ephemeral_key() {
+    let server = RsatlsServer::start_with_env(&[], &[("RUST_LOG", "info")]);
+    kill(&server, "HUP");
+    line_with(&server, "keeping the ephemeral key");
+    one_session(&server, 12);
+}
