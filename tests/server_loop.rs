@@ -241,11 +241,17 @@ fn a_failed_reload_keeps_the_old_certificate_and_warns() {
     });
 }
 
-/// `--log-format json`: every stderr line is a JSON object, and the
-/// connection's carries its fields with their types.
+/// `--log-format json`: every stderr line is a JSON object (the key log's
+/// warning too), and the connection's carries its fields with their types.
 #[test]
 fn json_log_lines_parse_and_carry_the_fields() {
-    let mut server = start_plain("info", &["--log-format", "json"]);
+    let files = Files::new("json", "rsa2048");
+    let keylog = files.dir.join("keys.log").to_str().unwrap().to_string();
+    let mut server = start(
+        &files,
+        "info",
+        &["--log-format", "json", "--keylog", &keylog],
+    );
     let local = one_session(&server, 6);
     line_with(&server, "\"end\":\"close_notify\"");
     kill(&server, "TERM");
@@ -279,6 +285,14 @@ fn json_log_lines_parse_and_carry_the_fields() {
     assert!(conn.get("error").is_none(), "{conn}");
     assert!(
         lines.iter().any(|l| l["message"] == "shutting down"),
+        "{stderr}"
+    );
+    // The key log's warning is an event like the others.
+    assert!(
+        lines.iter().any(|l| l["level"] == "WARN"
+            && l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("appending TLS secrets"))),
         "{stderr}"
     );
 }
