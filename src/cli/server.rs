@@ -240,11 +240,14 @@ fn hangup(reload: Option<&Reload>) {
 
 /// A connection task that panicked is a bug, logged; the server goes on.
 fn log_panic(done: Result<(), tokio::task::JoinError>) {
-    if let Err(e) = done
-        && e.is_panic()
-    {
+    if panicked(&done) {
         tracing::error!("a connection task panicked; the server goes on");
     }
+}
+
+/// Whether a finished task panicked (rather than returned or was cancelled).
+fn panicked(done: &Result<(), tokio::task::JoinError>) -> bool {
+    matches!(done, Err(e) if e.is_panic())
 }
 
 /// What [`Signals::recv`] caught.
@@ -284,6 +287,26 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_panic_counts_as_one() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut tasks = JoinSet::new();
+            tasks.spawn(async {});
+            let done = tasks.join_next().await.unwrap();
+            assert!(!panicked(&done));
+            tasks.spawn(async { panic!("a connection task panics") });
+            let done = tasks.join_next().await.unwrap();
+            assert!(panicked(&done));
+            tasks.spawn(std::future::pending::<()>());
+            tasks.abort_all();
+            let done = tasks.join_next().await.unwrap();
+            assert!(done.is_err() && !panicked(&done));
+        });
+    }
 
     #[test]
     fn listen_addresses() {

@@ -8,7 +8,7 @@
 //! leaves the old configuration in place and logs why (warn). A server without
 //! `--cert` (an ephemeral key) keeps its key: there is nothing to re-read.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rsatls::crypto::CryptoProvider;
@@ -140,6 +140,9 @@ fn client_auth_mode(has_ca: bool, mode: Option<ClientAuthArg>) -> Option<ClientA
 pub(crate) struct TlsServer {
     source: ConfigSource,
     current: RwLock<Arc<ServerConfig>>,
+    /// Held for a whole reload, so that two SIGHUPs in a row cannot finish
+    /// out of order and leave the older files' configuration in place.
+    reloading: Mutex<()>,
     timeouts: Timeouts,
 }
 
@@ -152,6 +155,7 @@ impl TlsServer {
             timeouts: source.timeouts(),
             source,
             current: RwLock::new(config),
+            reloading: Mutex::new(()),
         }))
     }
 
@@ -174,6 +178,10 @@ impl TlsServer {
     /// Rebuilds the configuration from the files and swaps it in for new
     /// connections; on failure keeps the old one. Logs the outcome.
     pub(crate) fn reload(&self) {
+        let _one_at_a_time = self
+            .reloading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !self.source.has_files() {
             tracing::info!("SIGHUP: no --cert given; keeping the ephemeral key");
             return;
