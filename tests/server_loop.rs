@@ -448,3 +448,30 @@ fn sighup_without_cert_keeps_the_ephemeral_key() {
     line_with(&server, "keeping the ephemeral key");
     one_session(&server, 12);
 }
+
+/// SIGHUP re-reads the --key-pass-file too: with a wrong passphrase there the
+/// reload fails (and the key still served is the old one); with the right one
+/// back it succeeds.
+#[test]
+fn sighup_reload_rereads_the_passphrase_file() {
+    let files = Files::new("key-pass", "rsa2048");
+    std::fs::copy(data("rsa2048.key.enc.pem"), files.key()).unwrap();
+    let pass = files.dir.join("pass").to_str().unwrap().to_string();
+    std::fs::write(&pass, "rsatls-test\n").unwrap();
+    let server = start(&files, "info", &["--key-pass-file", &pass]);
+
+    std::fs::write(&pass, "not-the-passphrase\n").unwrap();
+    kill(&server, "HUP");
+    let warned = line_with(&server, "reload failed");
+    assert!(warned.contains(&files.key()), "{warned}");
+    assert!(
+        !warned.contains("horse"),
+        "the passphrase is logged: {warned}"
+    );
+    one_session(&server, 13);
+
+    std::fs::write(&pass, "rsatls-test\n").unwrap();
+    kill(&server, "HUP");
+    line_with(&server, "certificates and keys reloaded");
+    one_session(&server, 14);
+}
