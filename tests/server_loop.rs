@@ -283,6 +283,8 @@ fn json_log_lines_parse_and_carry_the_fields() {
     assert_eq!(conn["bytes_out"], 6);
     assert_eq!(conn["end"], "close_notify");
     assert!(conn.get("error").is_none(), "{conn}");
+    // No --client-ca: nothing is said about client certificates.
+    assert!(conn.get("client_subject").is_none(), "{conn}");
     assert!(
         lines.iter().any(|l| l["message"] == "shutting down"),
         "{stderr}"
