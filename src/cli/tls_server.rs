@@ -285,24 +285,35 @@ fn ephemeral_config(provider: Arc<dyn CryptoProvider>) -> Result<ServerConfig, F
         SanEntry::Ip([127, 0, 0, 1].into()),
         SanEntry::Ip(std::net::Ipv6Addr::LOCALHOST.into()),
     ];
-    let not_before = SystemTime::now() - Duration::from_secs(3600);
-    let cert = certgen::self_signed(
-        &key,
-        &sans,
-        not_before,
-        Duration::from_secs(30 * 86400),
-        &mut rng,
-    )
-    .map_err(|e| Failure::Runtime(format!("certificate: {e}")))?;
+    let (not_before, lifetime) = ephemeral_validity(SystemTime::now());
+    let cert = certgen::self_signed(&key, &sans, not_before, lifetime, &mut rng)
+        .map_err(|e| Failure::Runtime(format!("certificate: {e}")))?;
     let key_pem =
         certgen::key_to_pkcs8_pem(&key).map_err(|e| Failure::Runtime(format!("key: {e}")))?;
     ServerConfig::from_pem_or_der(provider, &cert, key_pem.as_bytes())
         .map_err(|e| Failure::Runtime(e.to_string()))
 }
 
+/// The ephemeral certificate's notBefore and lifetime: valid from an hour
+/// before `now` (clients with a clock a little behind) for 30 days.
+fn ephemeral_validity(now: SystemTime) -> (SystemTime, Duration) {
+    (
+        now - Duration::from_secs(3600),
+        Duration::from_secs(30 * 86400),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ephemeral_certificate_is_valid_now_and_for_30_days() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let (not_before, lifetime) = ephemeral_validity(now);
+        assert_eq!(now.duration_since(not_before).unwrap().as_secs(), 3600);
+        assert_eq!(lifetime.as_secs(), 30 * 24 * 3600);
+    }
 
     #[test]
     fn client_auth_needs_a_ca_and_defaults_to_required() {
