@@ -37,9 +37,9 @@ pub(crate) fn open_option(keylog: Option<&str>) -> Result<Option<Arc<dyn KeyLog>
         },
     };
     let file = open(&path).map_err(|e| Failure::Input(format!("key log {path}: {e}")))?;
-    eprintln!(
-        "rsatls: appending TLS secrets to {path} (key log): whoever reads it can decrypt these sessions"
-    );
+    warn(format_args!(
+        "appending TLS secrets to {path} (key log): whoever reads it can decrypt these sessions"
+    ));
     Ok(Some(Arc::new(KeyLogFile {
         path,
         file: Mutex::new(file),
@@ -60,13 +60,22 @@ fn open(path: &str) -> std::io::Result<File> {
         use std::os::unix::fs::MetadataExt;
         let mode = file.metadata()?.mode();
         if mode & 0o077 != 0 {
-            eprintln!(
-                "rsatls: warning: key log {path} is accessible to others (mode {:o})",
+            warn(format_args!(
+                "key log {path} is accessible to others (mode {:o})",
                 mode & 0o777
-            );
+            ));
         }
     }
     Ok(file)
+}
+
+/// A warning on stderr: a log event in the servers (which have a subscriber,
+/// so `--log-format json` stays JSON), a plain line in `connect`.
+fn warn(message: std::fmt::Arguments<'_>) {
+    match tracing::dispatcher::has_been_set() {
+        true => tracing::warn!("{message}"),
+        false => eprintln!("rsatls: warning: {message}"),
+    }
 }
 
 /// An append-only key log file shared by all connections of the process.
@@ -90,7 +99,7 @@ impl KeyLog for KeyLogFile {
         if let Err(e) = written
             && !self.failed.swap(true, Ordering::Relaxed)
         {
-            eprintln!("rsatls: warning: cannot write key log {}: {e}", self.path);
+            warn(format_args!("cannot write key log {}: {e}", self.path));
         }
     }
 }

@@ -9,9 +9,12 @@ mod http;
 mod keyfiles;
 mod keygen;
 mod keylog;
+mod log;
 mod opts;
 mod proxy;
 mod serve;
+mod server;
+mod tls_server;
 mod tunnel;
 mod wire;
 
