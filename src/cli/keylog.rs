@@ -27,7 +27,7 @@ const ENV: &str = "SSLKEYLOGFILE";
 /// cannot be opened.
 pub(crate) fn open_option(keylog: Option<&str>) -> Result<Option<Arc<dyn KeyLog>>, Failure> {
     let path = match keylog {
-        Some(path) if path.is_empty() => {
+        Some("") => {
             return Err(Failure::Usage("--keylog needs a file name".into()));
         }
         Some(path) => path.to_string(),

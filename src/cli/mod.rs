@@ -10,10 +10,13 @@ mod http;
 mod keyfiles;
 mod keygen;
 mod keylog;
+mod log;
 mod opts;
 mod proxy;
 mod proxy_protocol;
 mod serve;
+mod server;
+mod tls_server;
 mod tunnel;
 mod wire;
 
