@@ -11,16 +11,17 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rsatls::Server;
-use rsatls::tokio::{Timeouts, TlsStream};
+use rsatls::tokio::TlsStream;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::TcpStream;
 
 use super::forward::{Forwarded, Side, forward};
-use super::opts::{ProxyArgs, ProxyProtocol, ServerOpts};
+use super::log::{self, ConnectionLog, End};
+use super::opts::{ProxyArgs, ProxyProtocol};
 use super::proxy_protocol::{self, TlsFacts};
-use super::{Failure, describe, keyfiles, os_rng};
+use super::server::{self, Accepted, Server};
+use super::tls_server::{ConfigSource, TlsServer};
+use super::{Failure, describe};
 
 /// After an upstream failure, how long the client has to read our close_notify
 /// (and send its own) before the socket is closed: closing with unread client
@@ -75,7 +76,7 @@ impl std::fmt::Display for ProxyError {
 /// then the copy both ways. `peer` is the client, `local` the address it
 /// reached (both go into the PROXY header).
 pub(crate) async fn proxy_one(
-    mut tls: TlsStream<Server, TcpStream>,
+    mut tls: TlsStream<rsatls::Server, TcpStream>,
     peer: SocketAddr,
     local: SocketAddr,
     upstream: &Upstream,
@@ -141,7 +142,7 @@ async fn connect_upstream(upstream: &Upstream) -> Result<TcpStream, String> {
 
 /// Our close_notify after the upstream failed, then what the client still
 /// sends is read and dropped until its own close_notify or [`CLOSE_LINGER`].
-async fn close_after_failure(tls: &mut TlsStream<Server, TcpStream>) {
+async fn close_after_failure(tls: &mut TlsStream<rsatls::Server, TcpStream>) {
     let _ = tls.shutdown().await;
     let _ = tokio::time::timeout(CLOSE_LINGER, async {
         let mut sink = [0u8; 4096];
@@ -167,19 +168,6 @@ fn tls_facts(conn: &rsatls::ServerConnection) -> TlsFacts {
     }
 }
 
-/// The one log line of a connection (until the shared server loop logs it).
-fn log_line(peer: SocketAddr, upstream: &str, proxied: &Proxied) {
-    let end = match &proxied.result {
-        Ok(()) => "close_notify".to_string(),
-        Err(ProxyError::Tls(e)) if e.kind() == io::ErrorKind::TimedOut => "timeout".into(),
-        Err(e) => format!("error ({e})"),
-    };
-    eprintln!(
-        "{peer}: upstream={upstream} bytes_in={} bytes_out={} end={end}",
-        proxied.bytes_in, proxied.bytes_out
-    );
-}
-
 pub(crate) fn run(args: ProxyArgs) -> Result<(), Failure> {
     let ProxyArgs {
         listen,
@@ -188,100 +176,70 @@ pub(crate) fn run(args: ProxyArgs) -> Result<(), Failure> {
         upstream_timeout,
         server: opts,
     } = args;
+    log::init(opts.log.log_format);
+    server::check_listen(&listen)?;
     super::connect::split_host_port(&upstream)
         .map_err(|_| Failure::Usage(format!("--upstream `{upstream}` is not HOST:PORT")))?;
-    let config = server_config(&opts)?;
-    let spki = rsatls::pki::rsa_key_from_certificate(config.leaf())
-        .map_err(|e| Failure::Runtime(format!("certificate: {e}")))?;
-    let provider = rsatls::crypto::default_provider();
-    let pin = rsatls::pki::pin_of_spki(provider.as_ref(), &spki.spki_der);
-    let timeouts = Timeouts {
-        handshake: Some(Duration::from_secs(opts.handshake_timeout)),
-        idle: Some(Duration::from_secs(opts.idle_timeout)),
-    };
+    let idle = Duration::from_secs(opts.idle_timeout);
+    let source = ConfigSource::new(opts, &[])?;
+    let max_connections = source.max_connections();
+    let tls = TlsServer::new(source)?;
+    let pin = tls.pin()?;
     let upstream = Arc::new(Upstream {
         address: upstream,
         connect_timeout: Duration::from_secs(upstream_timeout),
-        idle: Duration::from_secs(opts.idle_timeout),
+        idle,
         proxy_protocol,
     });
-    let max_connections = usize::try_from(opts.max_connections).unwrap_or(usize::MAX);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Runtime(format!("runtime: {e}")))?;
-    runtime.block_on(async move {
-        let listener = TcpListener::bind(&listen)
+    server::block_on(async move {
+        let server = Server::bind(&listen).await?;
+        server::announce(server.local_addr(), Some(&pin));
+        let reload = tls.reload_hook();
+        server
+            .run(max_connections, Some(reload), move |conn| {
+                handle(tls.clone(), upstream.clone(), conn)
+            })
             .await
-            .map_err(|e| Failure::Runtime(format!("bind {listen}: {e}")))?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| Failure::Runtime(e.to_string()))?;
-        super::outln!("listening on {local}")?;
-        super::outln!("pin {pin}")?;
-        let slots = Arc::new(Semaphore::new(max_connections));
-        loop {
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                return Ok(());
-            };
-            let (sock, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    eprintln!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let (config, upstream) = (config.clone(), upstream.clone());
-            let rng = os_rng()?;
-            tokio::spawn(async move {
-                let _ = sock.set_nodelay(true);
-                let local = sock.local_addr().unwrap_or(local);
-                match rsatls::tokio::accept(config, sock, rng, timeouts).await {
-                    Ok(tls) => {
-                        let proxied = proxy_one(tls, peer, local, &upstream).await;
-                        log_line(peer, &upstream.address, &proxied);
-                    }
-                    Err(e) => eprintln!("{peer}: {}", describe(&e)),
-                }
-                drop(slot);
-            });
-        }
     })
 }
 
-/// The TLS configuration from the server options (a stand-in until the shared
-/// server loop provides it): --cert/--key pairs, --client-ca, EMS, key log.
-fn server_config(opts: &ServerOpts) -> Result<Arc<rsatls::ServerConfig>, Failure> {
-    let key_pass = keyfiles::passphrase(&opts.key_pass)?;
-    if opts.cert.is_empty() || opts.cert.len() != opts.key.len() {
-        return Err(Failure::Usage(
-            "--cert and --key go together: one --key per --cert".into(),
-        ));
+/// One connection on the server loop: the handshake, then [`proxy_one`], and
+/// its log. When the server stops (SIGTERM/SIGINT) a connection still
+/// forwarding is dropped without close_notify: its client sees a truncation,
+/// which is what it is.
+async fn handle(tls: Arc<TlsServer>, upstream: Arc<Upstream>, conn: Accepted) -> ConnectionLog {
+    let Accepted {
+        sock,
+        peer,
+        mut stop,
+    } = conn;
+    let mut log = ConnectionLog::new(peer);
+    log.upstream = Some(upstream.address.clone());
+    let local = match sock.local_addr() {
+        Ok(local) => local,
+        Err(e) => {
+            log.failed(&e);
+            return log;
+        }
+    };
+    let Some(stream) = tls.accept(sock, &mut stop, &mut log).await else {
+        return log;
+    };
+    let proxied = tokio::select! {
+        proxied = proxy_one(stream, peer, local, &upstream) => proxied,
+        () = stop.stopped() => {
+            log.ended(End::Shutdown, None);
+            return log;
+        }
+    };
+    log.bytes_in = proxied.bytes_in;
+    log.bytes_out = proxied.bytes_out;
+    match &proxied.result {
+        Ok(()) => log.ended(End::CloseNotify, None),
+        Err(ProxyError::Tls(e)) => log.failed(e),
+        Err(e @ (ProxyError::UpstreamConnect(_) | ProxyError::Upstream(_))) => {
+            log.ended(End::Error, Some(e.to_string()));
+        }
     }
-    let provider = rsatls::crypto::default_provider();
-    let mut config =
-        keyfiles::server_config(provider, &opts.cert[0], &opts.key[0], key_pass.as_ref())?;
-    for (cert, key) in opts.cert.iter().zip(&opts.key).skip(1) {
-        let chain = keyfiles::load_certificates(cert)?;
-        let key_file = keyfiles::load_key(key, key_pass.as_ref())?;
-        config = config
-            .with_certificate(chain, &key_file)
-            .map_err(|e| Failure::Input(format!("{cert} with {key}: {e}")))?;
-    }
-    config = config.with_allow_no_ems(opts.allow_no_ems);
-    if let Some(key_log) = super::keylog::open_option(opts.keylog.as_deref())? {
-        config = config.with_key_log(key_log);
-    }
-    if let Some(file) = &opts.client_ca {
-        let roots = keyfiles::load_certificates(file)?;
-        let mode = match opts.client_auth {
-            Some(super::opts::ClientAuthArg::Optional) => rsatls::ClientAuthMode::Optional,
-            _ => rsatls::ClientAuthMode::Required,
-        };
-        config = config
-            .with_client_auth(roots, mode)
-            .map_err(|e| Failure::Input(format!("--client-ca {file}: {e}")))?;
-    }
-    Ok(Arc::new(config))
+    log
 }

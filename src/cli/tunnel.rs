@@ -8,18 +8,18 @@
 //! local connection before any byte is read from it.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rsatls::tokio::{Timeouts, TlsStream};
 use rsatls::{Client, ClientConfig, ClientConnection};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::net::TcpStream;
 
 use super::connect::{client_config, split_host_port};
 use super::forward::{Forwarded, Side, forward};
+use super::log::{self, ConnectionLog, End};
 use super::opts::TunnelArgs;
+use super::server::{self, Accepted, Server};
 use super::{Failure, describe, os_rng};
 
 /// Where and how each connection is forwarded.
@@ -70,9 +70,20 @@ impl std::fmt::Display for TunnelError {
 }
 
 /// One local connection: TLS to the server, then the copy both ways.
-pub(crate) async fn tunnel_one(local: TcpStream, remote: &Remote) -> Tunnelled {
+/// The handshake's parameters and time go into `log`.
+pub(crate) async fn tunnel_one(
+    local: TcpStream,
+    remote: &Remote,
+    log: &mut ConnectionLog,
+) -> Tunnelled {
+    let started = Instant::now();
     let tls = match open(remote).await {
-        Ok(tls) => tls,
+        Ok(tls) => {
+            if let Some(info) = tls.conn().handshake_info() {
+                log.handshake(info, started.elapsed());
+            }
+            tls
+        }
         Err(why) => {
             return Tunnelled {
                 bytes_out: 0,
@@ -135,20 +146,9 @@ async fn open(remote: &Remote) -> Result<TlsStream<Client, TcpStream>, String> {
     }
 }
 
-/// The one log line of a connection (until the shared server loop logs it).
-fn log_line(peer: SocketAddr, remote: &str, tunnelled: &Tunnelled) {
-    let end = match &tunnelled.result {
-        Ok(()) => "close_notify".to_string(),
-        Err(TunnelError::Tls(e)) if e.kind() == io::ErrorKind::TimedOut => "timeout".into(),
-        Err(e) => format!("error ({e})"),
-    };
-    eprintln!(
-        "{peer}: upstream={remote} bytes_in={} bytes_out={} end={end}",
-        tunnelled.bytes_in, tunnelled.bytes_out
-    );
-}
-
 pub(crate) fn run(args: TunnelArgs) -> Result<(), Failure> {
+    log::init(args.log.log_format);
+    server::check_listen(&args.listen)?;
     let (host, _) = split_host_port(&args.connect)
         .map_err(|_| Failure::Usage(format!("--connect `{}` is not HOST:PORT", args.connect)))?;
     let server_name = args.client.servername.clone().unwrap_or(host.to_string());
@@ -170,38 +170,44 @@ pub(crate) fn run(args: TunnelArgs) -> Result<(), Failure> {
     });
     let max_connections = usize::try_from(args.max_connections).unwrap_or(usize::MAX);
     let listen = args.listen;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Runtime(format!("runtime: {e}")))?;
-    runtime.block_on(async move {
-        let listener = TcpListener::bind(&listen)
+    server::block_on(async move {
+        let server = Server::bind(&listen).await?;
+        // No pin line: the tunnel has no key of its own.
+        server::announce(server.local_addr(), None);
+        server
+            .run(max_connections, None, move |conn| {
+                handle(remote.clone(), conn)
+            })
             .await
-            .map_err(|e| Failure::Runtime(format!("bind {listen}: {e}")))?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| Failure::Runtime(e.to_string()))?;
-        super::outln!("listening on {local}")?;
-        let slots = Arc::new(Semaphore::new(max_connections));
-        loop {
-            let Ok(slot) = slots.clone().acquire_owned().await else {
-                return Ok(());
-            };
-            let (sock, peer) = match listener.accept().await {
-                Ok(accepted) => accepted,
-                Err(e) => {
-                    eprintln!("accept: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
-            let remote = remote.clone();
-            tokio::spawn(async move {
-                let _ = sock.set_nodelay(true);
-                let tunnelled = tunnel_one(sock, &remote).await;
-                log_line(peer, &remote.address, &tunnelled);
-                drop(slot);
-            });
-        }
     })
+}
+
+/// One local connection on the server loop: [`tunnel_one`] and its log. When
+/// the server stops (SIGTERM/SIGINT) a connection still forwarding is dropped
+/// without close_notify (the server sees a truncation).
+async fn handle(remote: Arc<Remote>, conn: Accepted) -> ConnectionLog {
+    let Accepted {
+        sock,
+        peer,
+        mut stop,
+    } = conn;
+    let mut log = ConnectionLog::new(peer);
+    log.upstream = Some(remote.address.clone());
+    let tunnelled = tokio::select! {
+        tunnelled = tunnel_one(sock, &remote, &mut log) => tunnelled,
+        () = stop.stopped() => {
+            log.ended(End::Shutdown, None);
+            return log;
+        }
+    };
+    log.bytes_in = tunnelled.bytes_in;
+    log.bytes_out = tunnelled.bytes_out;
+    match &tunnelled.result {
+        Ok(()) => log.ended(End::CloseNotify, None),
+        Err(TunnelError::Tls(e)) => log.failed(e),
+        Err(e @ (TunnelError::Connect(_) | TunnelError::Local(_))) => {
+            log.ended(End::Error, Some(e.to_string()));
+        }
+    }
+    log
 }
