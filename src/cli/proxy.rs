@@ -23,6 +23,49 @@ use super::server::{self, Accepted, Server};
 use super::tls_server::{ConfigSource, TlsServer};
 use super::{Failure, describe};
 
+/// `rsatls proxy --help`: what each connection goes through.
+pub(crate) const MANUAL: &str = "\
+Terminates TLS 1.2 (RSA key exchange, AES-GCM) and forwards the plaintext to
+an upstream TCP service, both ways at once.
+
+Each connection: the TLS handshake (within --handshake-timeout); then the TCP
+connection to --upstream (within --upstream-timeout); then, with
+--proxy-protocol, the PROXY header; then the data both ways, one 16 KiB buffer
+per direction, so a slow reader on either side slows the other down.
+
+HALF-CLOSE:
+    The client's close_notify is the end of its data, not of the connection:
+    the upstream gets a FIN (its write side is shut) and its answer still
+    reaches the client. The upstream's EOF is answered with our close_notify
+    (and a FIN) while the client may go on sending. The connection ends when
+    both directions have ended. This is TLS 1.3's rule (RFC 8446 §6.1), as
+    stunnel applies it; TLS 1.2 (RFC 5246 §7.2.1) would answer close_notify at
+    once and drop what the other side still sends.
+
+FAILURES:
+    An upstream that refuses or does not answer within --upstream-timeout:
+    the client gets close_notify right after the handshake (curl: \"Empty
+    reply from server\") and the log line says why. An error on either side
+    once data flows (a reset, a truncated TLS stream, an alert), --idle-timeout
+    with no byte moving either way, or a stop (SIGTERM/SIGINT) closes both
+    sides without close_notify, so the client sees a truncation, never a
+    clean end of incomplete data.
+
+PROXY HEADER:
+    v1: `PROXY TCP4|TCP6 CLIENT-IP SERVER-IP CLIENT-PORT SERVER-PORT\\r\\n`.
+    v2: the same addresses in binary, then PP2_TYPE_AUTHORITY (SNI) and
+    PP2_TYPE_ALPN when there are any, and PP2_TYPE_SSL: PP2_CLIENT_SSL, plus
+    PP2_CLIENT_CERT_CONN and PP2_CLIENT_CERT_SESS with verify = 0 for a
+    client certificate verified against --client-ca (else verify = 1), the
+    sub-TLVs VERSION (TLSv1.2), CIPHER (OpenSSL's name) and, for a verified
+    client certificate, CN (its subject commonName).
+
+LOGS:
+    One line per connection on stderr (--log-format): the handshake's
+    parameters, bytes_in (from the client) and bytes_out (to it), upstream,
+    and how it ended. SIGHUP reloads --cert, --key and --client-ca for new
+    connections.";
+
 /// After an upstream failure, how long the client has to read our close_notify
 /// (and send its own) before the socket is closed: closing with unread client
 /// data would reset the connection and could destroy the close_notify in flight.

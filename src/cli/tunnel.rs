@@ -22,6 +22,34 @@ use super::opts::TunnelArgs;
 use super::server::{self, Accepted, Server};
 use super::{Failure, describe, os_rng};
 
+/// `rsatls tunnel --help`: what each connection goes through.
+pub(crate) const MANUAL: &str = "\
+Accepts plaintext TCP connections locally and forwards each over TLS 1.2 to
+--connect (stunnel's client mode), both ways at once.
+
+Each connection: the TCP connection and TLS handshake to --connect, together
+within --handshake-timeout, the server authenticated by --pin or --cafile
+and its certificate matched against --servername (default: the host of
+--connect); then the data both ways, one 16 KiB buffer per direction.
+
+HALF-CLOSE:
+    The local client's FIN becomes our close_notify (and a FIN) while the
+    server's data still flows back; the server's close_notify becomes a FIN
+    to the local client while it may go on sending. The connection ends when
+    both directions have ended (RFC 8446 §6.1's rule, as in `rsatls proxy`).
+
+FAILURES:
+    A server that cannot be reached, or a failed handshake, closes the local
+    connection before anything is read from it; the log line says why. An
+    error on either side once data flows, --idle-timeout with no byte moving
+    either way, or a stop (SIGTERM/SIGINT) closes both sides without
+    close_notify.
+
+LOGS:
+    One line per connection on stderr (--log-format): the handshake's
+    parameters, bytes_in (from the server) and bytes_out (to it), and how it
+    ended. stdout has one line, `listening on ADDR`.";
+
 /// Where and how each connection is forwarded.
 pub(crate) struct Remote {
     /// `--connect`, resolved on each connection.
