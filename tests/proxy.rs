@@ -659,3 +659,86 @@ fn proxy_protocol_v2_carries_the_tls_facts_and_the_verified_client_cn() {
     assert_ne!(h.ssl_verify, Some(0), "{h:?}");
     assert_eq!(sub(&h, 0x22), None);
 }
+
+// ---- idle limit and bounded buffers ----
+
+#[test]
+fn a_half_closed_connection_with_a_silent_upstream_ends_at_the_idle_limit() {
+    // The client has sent close_notify, so nothing is read from it any more;
+    // the upstream reads to EOF and then says nothing. The idle limit covers
+    // both directions together, so it still ends the connection, without
+    // close_notify (the answer never came: a truncation).
+    let up = upstream(|mut sock| {
+        let mut all = Vec::new();
+        let _ = sock.read_to_end(&mut all);
+        thread::sleep(Duration::from_secs(15));
+    });
+    let proxy = proxy(up, &["--idle-timeout", "1"]);
+    let started = Instant::now();
+    runtime().block_on(async {
+        let (mut tls, _) = tls_client(proxy.addr, pinned_config(), None).await;
+        tls.write_all(b"request").await.unwrap();
+        tls.shutdown().await.unwrap();
+        let mut rest = Vec::new();
+        let err = tls.read_to_end(&mut rest).await.unwrap_err();
+        assert_eq!(
+            rsatls::tokio::tls_error(&err),
+            Some(&rsatls::Error::UnexpectedEof),
+            "{err}"
+        );
+    });
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(6), "{took:?}");
+    proxy.peer.wait_for(Out::Stderr, "end=\"timeout\"", STEP);
+}
+
+/// The resident set of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+#[test]
+fn a_client_that_does_not_read_holds_back_the_upstream() {
+    // The upstream writes as fast as it can to a client that reads nothing:
+    // the proxy holds one chunk, so the upstream is stopped by TCP flow
+    // control after the socket buffers fill, and the proxy's memory stays flat.
+    const OFFER: usize = 256 * 1024 * 1024;
+    let (written_tx, written_rx) = channel();
+    let written_tx = std::sync::Mutex::new(written_tx);
+    let up = upstream(move |mut sock| {
+        sock.set_write_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let chunk = vec![0x5a; 64 * 1024];
+        let mut written = 0usize;
+        while written < OFFER {
+            match sock.write(&chunk) {
+                Ok(n) => written += n,
+                // Blocked for 2 s: flow control.
+                Err(_) => break,
+            }
+        }
+        let _ = written_tx.lock().unwrap().send(written);
+    });
+    let proxy = proxy(up, &[]);
+    let before = rss_kib(proxy.peer.pid());
+    runtime().block_on(async {
+        let (tls, _) = tls_client(proxy.addr, pinned_config(), None).await;
+        let written = tokio::task::spawn_blocking(move || written_rx.recv_timeout(STEP))
+            .await
+            .unwrap()
+            .expect("the upstream stopped");
+        let grown = rss_kib(proxy.peer.pid()).saturating_sub(before);
+        // Loopback socket buffers hold a few MiB each way; far from 256 MiB.
+        assert!(
+            written < 32 * 1024 * 1024,
+            "the upstream wrote {written} bytes to a client reading nothing"
+        );
+        assert!(grown < 16 * 1024, "the proxy grew by {grown} KiB");
+        drop(tls);
+    });
+}
