@@ -825,3 +825,28 @@ fn json_log_lines_parse_and_carry_the_forwarded_bytes() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_connection_that_keeps_trickling_outlives_the_idle_limit() {
+    // --idle-timeout 1, and a byte every 300 ms for 3 s: the limit counts
+    // from the last byte moved, not from the start.
+    let up = upstream(echo);
+    let proxy = proxy(up, &["--idle-timeout", "1"]);
+    runtime().block_on(async {
+        let (mut tls, _) = tls_client(proxy.addr, pinned_config(), None).await;
+        for i in 0..10u8 {
+            tls.write_all(&[i]).await.unwrap();
+            tls.flush().await.unwrap();
+            let mut back = [0u8; 1];
+            tls.read_exact(&mut back)
+                .await
+                .unwrap_or_else(|e| panic!("byte {i}: {e}\n{}", proxy.peer.report()));
+            assert_eq!(back, [i]);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        tls.shutdown().await.unwrap();
+    });
+    proxy
+        .peer
+        .wait_for(Out::Stderr, "end=\"close_notify\"", STEP);
+}
