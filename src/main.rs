@@ -1,4 +1,4 @@
-//! The `rsatls` command: `demo`, `serve`, `connect` and `keygen`.
+//! The `rsatls` command: `demo`, `serve`, `proxy`, `tunnel`, `connect` and `keygen`.
 //!
 //! Output contract (scripts rely on it): diagnostics go to stderr; stdout carries
 //! only data and the lines documented in `--help`; the exit code is 0 on success,
@@ -10,6 +10,5 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    cli::run(&args)
+    cli::run(std::env::args_os().collect())
 }

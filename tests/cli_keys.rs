@@ -262,7 +262,7 @@ fn keygen_usage_errors_exit_2() {
     for args in cases {
         let o = rsatls(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
-        assert!(text(&o.stderr).contains("USAGE"), "{args:?}");
+        assert!(text(&o.stderr).contains("Usage: rsatls"), "{args:?}");
         assert!(o.stdout.is_empty(), "{args:?}");
     }
     assert!(!dir.join("key.pem").exists());

@@ -223,7 +223,7 @@ fn malformed_listen_is_a_usage_error() {
         assert_eq!(code, 2, "--listen {listen}\n{}", p.report());
         let err = p.stderr();
         assert!(
-            err.contains("--listen") && err.contains("USAGE"),
+            err.contains("--listen") && err.contains("Usage: rsatls"),
             "{}",
             p.report()
         );

@@ -550,7 +550,7 @@ fn connect_usage_errors_exit_2() {
         let code = c.exit_code(STEP);
         assert_eq!(code, 2, "{args:?}: exit code\n{}", c.report());
         assert!(
-            c.stderr().contains("USAGE"),
+            c.stderr().contains("Usage: rsatls"),
             "{args:?}: usage text on stderr\n{}",
             c.report()
         );

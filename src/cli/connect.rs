@@ -12,92 +12,23 @@ use rsatls::{ClientConfig, ClientConnection, ServerAuth};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::args::Args;
 use super::diagnose::{self, Recorder};
+use super::opts::{ClientOpts, ConnectArgs};
 use super::{Failure, describe, keyfiles, os_rng};
 
-/// Defaults for the limits `connect` takes as options.
-const DEFAULT_HANDSHAKE_TIMEOUT_SECS: u64 = 10;
-
-pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
-    let mut a = Args::new(args);
-    let pin = a.value("--pin")?;
-    let cafile = a.value("--cafile")?;
-    let servername = a.value("--servername")?;
-    let alpn = a.value("--alpn")?;
-    let allow_no_ems = a.flag("--allow-no-ems");
-    let handshake_secs = seconds(&mut a, "--handshake-timeout")?;
-    let idle_secs = seconds(&mut a, "--idle-timeout")?;
-    let key_log = super::keylog::from_args(&mut a)?;
-    let client_cert = a.value("--cert")?;
-    let client_key = a.value("--key")?;
-    let key_pass = keyfiles::passphrase_from_args(&mut a)?;
-    let positionals = a.positionals()?;
-    let [target] = positionals.as_slice() else {
-        return Err(Failure::Usage("connect takes exactly one HOST:PORT".into()));
-    };
-    let (host, port) = target
-        .rsplit_once(':')
-        .ok_or_else(|| Failure::Usage(format!("`{target}` is not HOST:PORT")))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let port: u16 = port
-        .parse()
-        .map_err(|_| Failure::Usage(format!("bad port in `{target}`")))?;
-    let handshake_secs = handshake_secs.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT_SECS);
-    let client_cert = match (client_cert, client_key) {
-        (Some(cert), Some(key)) => Some((cert, key)),
-        (None, None) if key_pass.is_some() => {
-            return Err(Failure::Usage(
-                "--key-pass-env/--key-pass-file are for the key of --cert/--key".into(),
-            ));
-        }
-        (None, None) => None,
-        _ => {
-            return Err(Failure::Usage(
-                "--cert and --key go together (the client certificate and its key)".into(),
-            ));
-        }
-    };
-
-    let provider = rsatls::crypto::default_provider();
-    let auth = match (pin, cafile) {
-        (Some(pin), None) => ServerAuth::Pins(
-            rsatls::pki::parse_pins(&pin).map_err(|e| Failure::Usage(format!("--pin: {e}")))?,
-        ),
-        (None, Some(file)) => ServerAuth::TrustedCertificates(keyfiles::load_certificates(&file)?),
-        _ => {
-            return Err(Failure::Usage(
-                "exactly one of --pin and --cafile is required".into(),
-            ));
-        }
-    };
-    let pinned = matches!(auth, ServerAuth::Pins(_));
+pub(crate) fn run(args: ConnectArgs) -> Result<(), Failure> {
+    let target = args.target.as_str();
+    let (host, port) = split_host_port(target)?;
+    let client = client_config(&args.client)?;
     // The name the certificate must match: --servername, else the host. The
     // engine sends it as SNI only when it is a DNS name (RFC 6066 §3).
-    let server_name = servername.unwrap_or_else(|| host.to_string());
-    let mut config = ClientConfig::new(provider.clone(), auth).with_allow_no_ems(allow_no_ems);
-    if let Some(list) = &alpn {
-        let protocols: Vec<&[u8]> = list.split(',').map(str::as_bytes).collect();
-        config = config
-            .with_alpn_protocols(&protocols)
-            .map_err(|e| Failure::Usage(format!("--alpn: {e}")))?;
-    }
-    if let Some(key_log) = key_log {
-        config = config.with_key_log(key_log);
-    }
-    let has_client_cert = client_cert.is_some();
-    if let Some((cert, key)) = &client_cert {
-        let chain = keyfiles::load_certificates(cert)?;
-        let key_file = keyfiles::load_key(key, key_pass.as_ref())?;
-        config = config
-            .with_client_certificate(chain, &key_file)
-            .map_err(|e| Failure::Input(format!("{cert} with {key}: {e}")))?;
-    }
-    let config = Arc::new(config);
+    let server_name = args.client.servername.as_deref().unwrap_or(host);
+    let provider = rsatls::crypto::default_provider();
+    let config = client.config;
     // The clock is read here, by the CLI: the engine never reads time itself.
     let conn = ClientConnection::new_at(
         config,
-        Some(&server_name),
+        Some(server_name),
         rsatls::UnixTime::now(),
         os_rng()?,
     )
@@ -106,10 +37,10 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         target,
         host,
         port,
-        handshake: Duration::from_secs(handshake_secs),
-        idle: idle_secs.map(Duration::from_secs),
-        pinned,
-        has_client_cert,
+        handshake: Duration::from_secs(args.client.handshake_timeout),
+        idle: args.idle_timeout.map(Duration::from_secs),
+        pinned: client.pinned,
+        has_client_cert: client.has_client_cert,
         provider: provider.as_ref(),
     };
 
@@ -124,17 +55,75 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     result
 }
 
-/// Parses `--name SECS` (at least 1).
-fn seconds(a: &mut Args, name: &str) -> Result<Option<u64>, Failure> {
-    match a.value(name)? {
-        None => Ok(None),
-        Some(v) => match v.parse::<u64>() {
-            Ok(secs) if secs > 0 => Ok(Some(secs)),
-            _ => Err(Failure::Usage(format!(
-                "{name}: `{v}` is not a number of seconds (at least 1)"
-            ))),
-        },
+/// `HOST:PORT` split into its host (brackets of an IPv6 address removed) and
+/// port.
+pub(crate) fn split_host_port(target: &str) -> Result<(&str, u16), Failure> {
+    let (host, port) = target
+        .rsplit_once(':')
+        .ok_or_else(|| Failure::Usage(format!("`{target}` is not HOST:PORT")))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = port
+        .parse()
+        .map_err(|_| Failure::Usage(format!("bad port in `{target}`")))?;
+    Ok((host, port))
+}
+
+/// A client configuration built from the options `connect` and `tunnel` share.
+pub(crate) struct Client {
+    pub(crate) config: Arc<ClientConfig>,
+    /// The server is trusted by its key's pin (`--pin`), not a CA.
+    pub(crate) pinned: bool,
+    /// `--cert`/`--key` were given.
+    pub(crate) has_client_cert: bool,
+}
+
+/// Reads the files `opts` names and builds the client configuration.
+pub(crate) fn client_config(opts: &ClientOpts) -> Result<Client, Failure> {
+    let key_pass = keyfiles::passphrase(&opts.key_pass)?;
+    // clap makes --cert and --key require each other.
+    let client_cert = opts.cert.as_deref().zip(opts.key.as_deref());
+    if client_cert.is_none() && key_pass.is_some() {
+        return Err(Failure::Usage(
+            "--key-pass-env/--key-pass-file are for the key of --cert/--key".into(),
+        ));
     }
+    let key_log = super::keylog::open_option(opts.keylog.as_deref())?;
+    let provider = rsatls::crypto::default_provider();
+    // clap lets exactly one of --pin and --cafile through.
+    let auth = match (&opts.trust.pin, &opts.trust.cafile) {
+        (Some(pin), _) => ServerAuth::Pins(
+            rsatls::pki::parse_pins(pin).map_err(|e| Failure::Usage(format!("--pin: {e}")))?,
+        ),
+        (None, Some(file)) => ServerAuth::TrustedCertificates(keyfiles::load_certificates(file)?),
+        (None, None) => {
+            return Err(Failure::Usage(
+                "exactly one of --pin and --cafile is required".into(),
+            ));
+        }
+    };
+    let pinned = matches!(auth, ServerAuth::Pins(_));
+    let mut config = ClientConfig::new(provider, auth).with_allow_no_ems(opts.allow_no_ems);
+    if let Some(list) = &opts.alpn {
+        let protocols: Vec<&[u8]> = list.split(',').map(str::as_bytes).collect();
+        config = config
+            .with_alpn_protocols(&protocols)
+            .map_err(|e| Failure::Usage(format!("--alpn: {e}")))?;
+    }
+    if let Some(key_log) = key_log {
+        config = config.with_key_log(key_log);
+    }
+    if let Some((cert, key)) = client_cert {
+        let chain = keyfiles::load_certificates(cert)?;
+        let key_file = keyfiles::load_key(key, key_pass.as_ref())?;
+        config = config
+            .with_client_certificate(chain, &key_file)
+            .map_err(|e| Failure::Input(format!("{cert} with {key}: {e}")))?;
+    }
+    Ok(Client {
+        config: Arc::new(config),
+        pinned,
+        has_client_cert: client_cert.is_some(),
+    })
 }
 
 /// One connection, from the TCP connect to the peer's close.

@@ -14,30 +14,32 @@ use rsatls::crypto::CryptoProvider;
 use zeroize::Zeroizing;
 
 use super::Failure;
-use super::args::Args;
+use super::opts::KeyPassOpts;
 
 /// A key's passphrase, zeroized when dropped.
 pub(crate) type Passphrase = Zeroizing<Vec<u8>>;
 
-/// Takes `--key-pass-env NAME` or `--key-pass-file PATH` (at most one) from the
-/// arguments and reads the passphrase: the variable's value, or the first line
+/// Reads the passphrase of `--key-pass-env NAME` or `--key-pass-file PATH`
+/// (clap lets at most one through): the variable's value, or the first line
 /// of the file without its line ending (as `openssl -passin file:` reads it).
 ///
 /// # Errors
-/// [`Failure::Usage`] for both options, an empty name or a passphrase given on
-/// the command line; [`Failure::Input`] for an unset variable, an unreadable
-/// file or an empty passphrase.
-pub(crate) fn passphrase_from_args(a: &mut Args) -> Result<Option<Passphrase>, Failure> {
-    for refused in ["--key-pass", "--pass", "--passin"] {
-        if a.value(refused)?.is_some() {
-            return Err(Failure::Usage(format!(
-                "{refused}: passphrases are not taken on the command line, where other \
-                 users can see them; use --key-pass-env NAME or --key-pass-file PATH"
-            )));
-        }
+/// [`Failure::Usage`] for an empty name or a passphrase given on the command
+/// line; [`Failure::Input`] for an unset variable, an unreadable file or an
+/// empty passphrase.
+pub(crate) fn passphrase(opts: &KeyPassOpts) -> Result<Option<Passphrase>, Failure> {
+    let refused = [
+        ("--key-pass", &opts.refused_key_pass),
+        ("--pass", &opts.refused_pass),
+        ("--passin", &opts.refused_passin),
+    ];
+    if let Some((refused, _)) = refused.iter().find(|(_, value)| value.is_some()) {
+        return Err(Failure::Usage(format!(
+            "{refused}: passphrases are not taken on the command line, where other \
+             users can see them; use --key-pass-env NAME or --key-pass-file PATH"
+        )));
     }
-    let from_env = a.value("--key-pass-env")?;
-    let from_file = a.value("--key-pass-file")?;
+    let (from_env, from_file) = (opts.key_pass_env.clone(), opts.key_pass_file.clone());
     let passphrase = match (from_env, from_file) {
         (None, None) => return Ok(None),
         (Some(_), Some(_)) => {
@@ -133,10 +135,6 @@ pub(crate) fn server_config(
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Args {
-        Args::new(&list.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-    }
-
     fn scratch(name: &str, contents: &[u8]) -> String {
         let dir = std::env::temp_dir().join(format!("rsatls-keyfiles-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -145,8 +143,18 @@ mod tests {
         path.to_str().unwrap().to_string()
     }
 
+    /// The options as the command line gives them, through clap (whose own
+    /// errors count as usage errors).
     fn passphrase(list: &[&str]) -> Result<Option<Passphrase>, Failure> {
-        passphrase_from_args(&mut args(list))
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Line {
+            #[command(flatten)]
+            key_pass: KeyPassOpts,
+        }
+        let line = Line::try_parse_from(std::iter::once("rsatls").chain(list.iter().copied()))
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        super::passphrase(&line.key_pass)
     }
 
     fn message(r: Result<Option<Passphrase>, Failure>) -> (u8, String) {
@@ -198,7 +206,7 @@ mod tests {
             (
                 &["--key-pass-env", "PATH", "--key-pass-file", &file][..],
                 2,
-                "exclude each other",
+                "cannot be used with",
             ),
             (&["--key-pass-env", ""][..], 2, "not a variable name"),
             (&["--key-pass-file", &empty][..], 3, "empty"),
@@ -207,7 +215,7 @@ mod tests {
                 3,
                 "/nonexistent/rsatls",
             ),
-            (&["--key-pass-file"][..], 2, "needs a value"),
+            (&["--key-pass-file"][..], 2, "a value is required"),
         ] {
             let (got, msg) = message(passphrase(list));
             assert_eq!(got, code, "{list:?}: {msg}");

@@ -9,40 +9,24 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::args::Args;
 use super::certgen::{self, SanEntry};
+use super::opts::KeygenArgs;
 use super::{Failure, os_rng, outln};
 
-/// Key sizes `--bits` accepts.
-const BITS: std::ops::RangeInclusive<usize> = 2048..=8192;
 /// From this size on, generation takes long enough to show that it is alive.
 const TICKER_FROM_BITS: usize = 4096;
-/// Default validity of the certificate, in days.
-const DEFAULT_DAYS: u64 = 365;
 /// The certificate is valid from this long before now, for clocks that lag.
 const BACKDATE: Duration = Duration::from_secs(3600);
 
-pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
-    let mut a = Args::new(args);
-    let bits = match a.value("--bits")? {
-        None => 2048,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|bits| BITS.contains(bits))
-            .ok_or_else(|| {
-                Failure::Usage(format!(
-                    "--bits {text}: the key size must be {} to {}",
-                    BITS.start(),
-                    BITS.end()
-                ))
-            })?,
-    };
-    let out = a
-        .value("--out")?
-        .ok_or_else(|| Failure::Usage("keygen needs --out DIR".into()))?;
-    let mut sans = a
-        .values("--san")?
+pub(crate) fn run(args: KeygenArgs) -> Result<(), Failure> {
+    // clap holds --bits to 2048..=8192 and --days to 1..=36525.
+    let bits = usize::try_from(args.bits)
+        .map_err(|_| Failure::Usage(format!("--bits {}: too large", args.bits)))?;
+    let days = args.days;
+    let force = args.force;
+    let out = args.out;
+    let mut sans = args
+        .san
         .iter()
         .map(|s| s.parse::<SanEntry>())
         .collect::<Result<Vec<_>, _>>()
@@ -53,18 +37,6 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
             SanEntry::Ip([127, 0, 0, 1].into()),
             SanEntry::Ip(std::net::Ipv6Addr::LOCALHOST.into()),
         ];
-    }
-    let days = match a.value("--days")? {
-        None => DEFAULT_DAYS,
-        Some(text) => text
-            .parse::<u64>()
-            .ok()
-            .filter(|d| (1..=36_525).contains(d))
-            .ok_or_else(|| Failure::Usage(format!("--days {text}: 1 to 36525")))?,
-    };
-    let force = a.flag("--force");
-    if let Some(x) = a.positionals()?.first() {
-        return Err(Failure::Usage(format!("unexpected argument `{x}`")));
     }
 
     let dir = Path::new(&out);

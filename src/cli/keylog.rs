@@ -14,24 +14,23 @@ use rsatls::KeyLog;
 use zeroize::Zeroizing;
 
 use super::Failure;
-use super::args::Args;
 
 /// The environment variable that NSS, OpenSSL-based tools, curl and browsers read.
 const ENV: &str = "SSLKEYLOGFILE";
 
-/// Takes `--keylog FILE` from the arguments, or else reads `SSLKEYLOGFILE`
+/// Takes `--keylog FILE`, or else reads `SSLKEYLOGFILE`
 /// (ignored when empty), and opens that file for appending. `None` when
 /// neither is given.
 ///
 /// # Errors
 /// [`Failure::Usage`] for an empty `--keylog`; [`Failure::Input`] if the file
 /// cannot be opened.
-pub(crate) fn from_args(a: &mut Args) -> Result<Option<Arc<dyn KeyLog>>, Failure> {
-    let path = match a.value("--keylog")? {
-        Some(path) if path.is_empty() => {
+pub(crate) fn open_option(keylog: Option<&str>) -> Result<Option<Arc<dyn KeyLog>>, Failure> {
+    let path = match keylog {
+        Some("") => {
             return Err(Failure::Usage("--keylog needs a file name".into()));
         }
-        Some(path) => path,
+        Some(path) => path.to_string(),
         None => match std::env::var_os(ENV) {
             Some(path) if !path.is_empty() => path.to_string_lossy().into_owned(),
             _ => return Ok(None),
@@ -109,9 +108,7 @@ mod tests {
         let path_str = path.to_str().unwrap().to_string();
 
         for round in 0..2u8 {
-            let mut a = Args::new(&["--keylog".to_string(), path_str.clone()]);
-            let log = from_args(&mut a).unwrap().expect("a key log");
-            assert!(a.positionals().unwrap().is_empty());
+            let log = open_option(Some(&path_str)).unwrap().expect("a key log");
             log.log("CLIENT_RANDOM", &[round; 32], &[0xab; 48]);
         }
         let text = std::fs::read_to_string(&path).unwrap();
@@ -134,9 +131,10 @@ mod tests {
 
     #[test]
     fn empty_or_unopenable_paths_fail() {
-        let mut a = Args::new(&["--keylog=".to_string()]);
-        assert!(matches!(from_args(&mut a), Err(Failure::Usage(_))));
-        let mut a = Args::new(&["--keylog".into(), "/nonexistent/dir/keys.log".into()]);
-        assert!(matches!(from_args(&mut a), Err(Failure::Input(_))));
+        assert!(matches!(open_option(Some("")), Err(Failure::Usage(_))));
+        assert!(matches!(
+            open_option(Some("/nonexistent/dir/keys.log")),
+            Err(Failure::Input(_))
+        ));
     }
 }
