@@ -36,8 +36,9 @@
 #   apt-get install -y stunnel4 nginx libnginx-mod-stream
 # (a server whose binary is missing is left out). Runs outside CI.
 # Knobs: ROUNDS (3), HS_SECONDS (5), BULK_BYTES (1 GiB), IDLE_CONNS (10000),
-# IDLE_ROUNDS (1), PORT_BASE (45100), SERVER_CORE (0), CLIENT_CORE (1),
-# SERVERS ("rsatls stunnel nginx"), NO_BUILD=1 (use the binaries in target/release).
+# IDLE_ROUNDS (1), PORT_BASE (24100; below the ephemeral port range), SERVER_CORE (0), CLIENT_CORE (1),
+# SERVERS ("rsatls stunnel nginx"), RSATLS_MODE (proxy; serve to force the echo server),
+# NO_BUILD=1 (use the binaries in target/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,7 +47,7 @@ HS_SECONDS=${HS_SECONDS:-5}
 BULK_BYTES=${BULK_BYTES:-1073741824}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 IDLE_ROUNDS=${IDLE_ROUNDS:-1}
-PORT_BASE=${PORT_BASE:-45100}
+PORT_BASE=${PORT_BASE:-24100}
 SERVER_CORE=${SERVER_CORE:-0}
 CLIENT_CORE=${CLIENT_CORE:-1}
 SERVERS=${SERVERS:-"rsatls stunnel nginx"}
@@ -63,9 +64,18 @@ REPORT=$OUT/report.md
 : >"$RESULTS"
 log() { printf '%s\n' "$*" >&2; }
 
-# 10 000 idle connections need ~3 descriptors each across client, proxy and echo.
+# A proxy holds two descriptors per idle connection (client, upstream): raise the
+# limit as far as allowed. Where the hard limit cannot be raised (a container
+# without CAP_SYS_RESOURCE), fewer connections are opened: stunnel refuses
+# clients beyond limit*125/256 ("too many clients"), so the count is capped there.
 ulimit -Hn 200000 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
+FD_LIMIT=$(ulimit -n)
+IDLE_CAP=$((FD_LIMIT * 125 / 256 - 200))
+if [ "$IDLE_CONNS" -gt "$IDLE_CAP" ]; then
+  log "open-file limit $FD_LIMIT: idle connections capped at $IDLE_CAP (asked $IDLE_CONNS)"
+  IDLE_CONNS=$IDLE_CAP
+fi
 
 PIDS=() # everything this script started
 cleanup() {
@@ -90,7 +100,7 @@ LOAD=(taskset -c "$CLIENT_CORE" "$OUT/tls_load")
 ON_SERVER=(taskset -c "$SERVER_CORE")
 
 wait_line() { # file pattern
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+  for _ in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
   log "timed out waiting for '$2' in $1"; return 1
 }
 wait_port() {
@@ -111,7 +121,7 @@ wait_line "$OUT/echo.out" '^listening on'
 
 # ---- servers ------------------------------------------------------------------------
 declare -A PORT PID LABEL
-if "$OUT/rsatls" proxy --help >/dev/null 2>&1; then RSATLS_MODE=proxy; else RSATLS_MODE=serve; fi
+RSATLS_MODE=${RSATLS_MODE:-proxy}
 
 start_rsatls() {
   local port=$((PORT_BASE + 1))
@@ -123,10 +133,21 @@ start_rsatls() {
     args=(serve "${args[@]}")
     LABEL[rsatls]="rsatls serve (fast; echo, no upstream hop)"
   fi
+  : >"$OUT/rsatls.out"
   TOKIO_WORKER_THREADS=1 "${ON_SERVER[@]}" "$OUT/rsatls" "${args[@]}" >"$OUT/rsatls.out" 2>"$OUT/rsatls.err" &
   PID[rsatls]=$!
   PORT[rsatls]=$port
-  wait_line "$OUT/rsatls.out" '^listening on'
+  if ! wait_line "$OUT/rsatls.out" '^listening on'; then
+    kill "${PID[rsatls]}" 2>/dev/null || true
+    # A binary whose `proxy` is not there yet: fall back to `serve`, and say so.
+    if [ "$RSATLS_MODE" = proxy ]; then
+      log "rsatls proxy did not start ($(tail -1 "$OUT/rsatls.err")): using rsatls serve"
+      RSATLS_MODE=serve
+      start_rsatls
+    else
+      return 1
+    fi
+  fi
 }
 
 start_stunnel() {
@@ -310,7 +331,7 @@ for s in order:
     cpu = med([int(r[5]) / tck / (int(r[3]) / 2**30) for r in b])
     print(f"| {labels[s]} | {fmt(mbs)} | {fmt(cpu, '{:.2f}')} |")
 print()
-print("## Idle established connections")
+print("## Idle established connections (open-file limit $FD_LIMIT per process)")
 print()
 print("| server | connections | RSS before, MiB | RSS after, MiB | RSS per connection, KiB |")
 print("|---|---:|---:|---:|---:|")
