@@ -56,8 +56,10 @@ pub(crate) enum Command {
     /// small page.
     Serve(ServeArgs),
     /// Terminates TLS and forwards the plaintext to an upstream TCP service.
+    #[command(long_about = super::proxy::MANUAL)]
     Proxy(ProxyArgs),
     /// Accepts plaintext locally and forwards it over TLS to a server.
+    #[command(long_about = super::tunnel::MANUAL)]
     Tunnel(TunnelArgs),
     /// Connects to a TLS server: stdin is sent, received data goes to stdout.
     Connect(ConnectArgs),
@@ -84,13 +86,17 @@ pub(crate) struct ProxyArgs {
     /// The address to listen on for TLS clients (port 0 picks one).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4433")]
     pub(crate) listen: String,
-    /// The plaintext service each connection is forwarded to.
+    /// The plaintext TCP service each connection is forwarded to (looked up
+    /// for each connection).
     #[arg(long, value_name = "HOST:PORT")]
     pub(crate) upstream: String,
-    /// Sends a PROXY protocol header (haproxy) with the client's address first.
+    /// Writes a PROXY protocol header (haproxy) to the upstream before any
+    /// data: the client's address and the address it reached, and in v2 the
+    /// TLS facts.
     #[arg(long, value_name = "VERSION")]
     pub(crate) proxy_protocol: Option<ProxyProtocol>,
-    /// The TCP connection to the upstream must be made in SECS.
+    /// The TCP connection to the upstream (name lookup included) must be made
+    /// in SECS; otherwise the client gets close_notify.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) upstream_timeout: u64,
     #[command(flatten)]
@@ -100,9 +106,10 @@ pub(crate) struct ProxyArgs {
 /// The PROXY protocol versions `--proxy-protocol` takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum ProxyProtocol {
-    /// The text header (`PROXY TCP4 ...\r\n`).
+    /// The text line `PROXY TCP4|TCP6 SRC DST SPORT DPORT\r\n`.
     V1,
-    /// The binary header, with the client certificate's subject when there is one.
+    /// The binary header: the addresses, then SNI, ALPN, TLS version, cipher
+    /// and, for a verified client certificate, its subject CN.
     V2,
 }
 
@@ -112,7 +119,8 @@ pub(crate) struct TunnelArgs {
     /// The local address to accept plaintext connections on (port 0 picks one).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8443")]
     pub(crate) listen: String,
-    /// The TLS server each connection is forwarded to.
+    /// The TLS server each connection is forwarded to (looked up for each
+    /// connection).
     #[arg(long, value_name = "HOST:PORT")]
     pub(crate) connect: String,
     #[command(flatten)]
@@ -120,7 +128,8 @@ pub(crate) struct TunnelArgs {
     /// Serves at most N connections at once.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) max_connections: u64,
-    /// A connection idle this long either way is closed.
+    /// A connection where no byte moves either way for SECS is closed (the
+    /// server sees no close_notify).
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) idle_timeout: u64,
     #[command(flatten)]
