@@ -99,8 +99,12 @@ fi
 LOAD=(taskset -c "$CLIENT_CORE" "$OUT/tls_load")
 ON_SERVER=(taskset -c "$SERVER_CORE")
 
-wait_line() { # file pattern
-  for _ in $(seq 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+wait_line() { # file pattern [pid: give up as soon as it has exited]
+  for _ in $(seq 400); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    if [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null; then return 1; fi
+    sleep 0.05
+  done
   log "timed out waiting for '$2' in $1"; return 1
 }
 wait_port() {
@@ -137,7 +141,7 @@ start_rsatls() {
   TOKIO_WORKER_THREADS=1 "${ON_SERVER[@]}" "$OUT/rsatls" "${args[@]}" >"$OUT/rsatls.out" 2>"$OUT/rsatls.err" &
   PID[rsatls]=$!
   PORT[rsatls]=$port
-  if ! wait_line "$OUT/rsatls.out" '^listening on'; then
+  if ! wait_line "$OUT/rsatls.out" '^listening on' "${PID[rsatls]}"; then
     kill "${PID[rsatls]}" 2>/dev/null || true
     # A binary whose `proxy` is not there yet: fall back to `serve`, and say so.
     if [ "$RSATLS_MODE" = proxy ]; then
