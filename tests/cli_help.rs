@@ -219,6 +219,20 @@ fn every_subcommand_has_its_manual_in_help() {
             &run.stdout,
             &["2 usage error", "3 a local file cannot be used"],
         );
+        // Each section heading (`LOGS:`, `EXIT CODES:` ...) comes once.
+        let headings: Vec<&str> = run
+            .stdout
+            .lines()
+            .filter(|l| {
+                l.ends_with(':')
+                    && l.chars()
+                        .all(|c| c.is_ascii_uppercase() || " :".contains(c))
+            })
+            .collect();
+        for h in &headings {
+            let n = headings.iter().filter(|x| *x == h).count();
+            assert_eq!(n, 1, "{what} shows {h} {n} times\n{}", run.stdout);
+        }
         for section in hidden {
             assert!(
                 !run.stdout.contains(section),

@@ -87,7 +87,7 @@ pub(crate) struct ProxyArgs {
     pub(crate) proxy_protocol: Option<ProxyProtocol>,
     /// The TCP connection to the upstream (name lookup included) must be made
     /// in SECS; otherwise the client gets close_notify.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = seconds)]
     pub(crate) upstream_timeout: u64,
     #[command(flatten)]
     pub(crate) server: ServerOpts,
@@ -116,11 +116,11 @@ pub(crate) struct TunnelArgs {
     #[command(flatten)]
     pub(crate) client: ClientOpts,
     /// Serves at most N connections at once.
-    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = connections)]
     pub(crate) max_connections: u64,
     /// A connection where no byte moves either way for SECS is closed (the
     /// server sees no close_notify).
-    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = seconds)]
     pub(crate) idle_timeout: u64,
     #[command(flatten)]
     pub(crate) log: LogOpts,

@@ -58,13 +58,7 @@ PROXY HEADER:
     PP2_CLIENT_CERT_CONN and PP2_CLIENT_CERT_SESS with verify = 0 for a
     client certificate verified against --client-ca (else verify = 1), the
     sub-TLVs VERSION (TLSv1.2), CIPHER (OpenSSL's name) and, for a verified
-    client certificate, CN (its subject commonName).
-
-LOGS:
-    One line per connection on stderr (--log-format): the handshake's
-    parameters, bytes_in (from the client) and bytes_out (to it), upstream,
-    and how it ended. SIGHUP reloads --cert, --key and --client-ca for new
-    connections.";
+    client certificate, CN (its subject commonName).";
 
 /// After an upstream failure, how long the client has to read our close_notify
 /// (and send its own) before the socket is closed: closing with unread client

@@ -45,10 +45,8 @@ FAILURES:
     either way, or a stop (SIGTERM/SIGINT) closes both sides without
     close_notify.
 
-LOGS:
-    One line per connection on stderr (--log-format): the handshake's
-    parameters, bytes_in (from the server) and bytes_out (to it), and how it
-    ended. stdout has one line, `listening on ADDR`.";
+OUTPUT:
+    stdout has one line, `listening on ADDR`, once the listener is ready.";
 
 /// Where and how each connection is forwarded.
 pub(crate) struct Remote {
