@@ -64,7 +64,7 @@ async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(s: &mut S) {
     assert_eq!(back, out);
 }
 
-/// After 16 KiB each way, neither end's stream (its read, write and
+/// After 16 KiB each way, with a read waiting for more, neither end's stream (its read, write and
 /// plaintext buffers) nor its engine (incoming, reassembly and output
 /// buffers) keeps a record's worth: what is left is the handshake flight's
 /// small output capacity. Before, each held 18 KiB per buffer (about 55 KiB).
@@ -89,7 +89,12 @@ fn an_idle_tokio_stream_and_its_engine_hold_no_record_buffers() {
             tls.write_all(&buf).await.unwrap();
             tls.flush().await.unwrap();
             drop(buf);
-            // Idle now: report what the server's stream holds, then wait for the end.
+            // Idle now, waiting for the client: report what the stream holds,
+            // then wait for the end.
+            let mut more = [0u8; 1];
+            let waiting =
+                tokio::time::timeout(Duration::from_millis(50), tls.read(&mut more)).await;
+            assert!(waiting.is_err(), "the client sent nothing more");
             let held = tls.buffered_capacity_for_testing_only();
             let mut rest = Vec::new();
             tls.read_to_end(&mut rest).await.unwrap();
@@ -106,6 +111,10 @@ fn an_idle_tokio_stream_and_its_engine_hold_no_record_buffers() {
         .await
         .unwrap();
         round_trip(&mut tls).await;
+        // Idle: a read that waits for the peer (as a copy loop's would).
+        let mut more = [0u8; 1];
+        let waiting = tokio::time::timeout(Duration::from_millis(50), tls.read(&mut more)).await;
+        assert!(waiting.is_err(), "the echo sent nothing more");
         let client_held = tls.buffered_capacity_for_testing_only();
         tls.shutdown().await.unwrap();
         let server_held = tokio::time::timeout(STEP, serve).await.unwrap().unwrap();

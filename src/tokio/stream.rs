@@ -26,7 +26,7 @@ pub struct TlsStream<R: Role, IO> {
     io: IO,
     timeouts: Timeouts,
     /// Bytes read from the transport; `rbuf[rpos..rend]` is not yet in the engine.
-    /// Allocated for a read and freed once the engine took it all, so an idle
+    /// Allocated for a read and freed when a read would wait, so an idle
     /// stream holds no record buffer (see [`RecordBuf`]).
     rbuf: RecordBuf,
     rpos: usize,
@@ -37,7 +37,7 @@ pub struct TlsStream<R: Role, IO> {
     wpos: usize,
     wend: usize,
     /// Decrypted data; `plain[plain_pos..]` is not yet read by the caller.
-    /// Freed once the caller read it all.
+    /// Freed, once drained, when a read would wait.
     plain: Vec<u8>,
     plain_pos: usize,
     /// The peer's close_notify has arrived: reads end cleanly once `plain` is drained.
@@ -283,8 +283,13 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             let read = Pin::new(&mut self.io).poll_read(cx, &mut buf);
             let n = buf.filled().len();
             if read.is_pending() {
-                // Waiting for the peer holds no buffer.
+                // Waiting for the peer holds no buffer: the read buffer and the
+                // (drained) plaintext buffer are freed here rather than after
+                // each record, so a burst of records reuses them.
                 self.rbuf.release();
+                if self.plain_pos == self.plain.len() {
+                    (self.plain, self.plain_pos) = (Vec::new(), 0);
+                }
                 return Poll::Pending;
             }
             if let Poll::Ready(Err(e)) = read {
@@ -317,9 +322,6 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
         while self.rpos < self.rend {
             let taken = self.conn.read_tls(&self.rbuf.get()[self.rpos..self.rend])?;
             self.rpos += taken;
-            if self.rpos == self.rend {
-                self.rbuf.release();
-            }
             if self.plain_pos == self.plain.len() {
                 self.plain.clear();
                 self.plain_pos = 0;
@@ -394,10 +396,6 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
                 let n = buf.remaining().min(self.plain.len() - self.plain_pos);
                 buf.put_slice(&self.plain[self.plain_pos..self.plain_pos + n]);
                 self.plain_pos += n;
-                if self.plain_pos == self.plain.len() {
-                    // All read: an idle stream keeps no plaintext buffer.
-                    (self.plain, self.plain_pos) = (Vec::new(), 0);
-                }
                 return Poll::Ready(Ok(()));
             }
             if self.peer_closed {
