@@ -55,6 +55,11 @@ fn fragment_len(remaining: usize, room: usize) -> Option<usize> {
     (n > 0).then_some(n)
 }
 
+/// Input buffer capacity kept once every buffered record was processed: enough
+/// for small records to come and go without an allocation each, while a full
+/// record's 18 KiB is freed until the next one arrives.
+const IDLE_INPUT_CAPACITY: usize = 1024;
+
 /// What the connection has to tell its caller.
 #[non_exhaustive]
 #[derive(Debug, PartialEq, Eq)]
@@ -368,6 +373,7 @@ impl<R: Role> Connection<R> {
                 continue;
             }
             let Some((typ, range)) = self.core.next_record()? else {
+                self.core.input_consumed();
                 return Ok(None);
             };
             match typ {
@@ -590,7 +596,7 @@ impl Core {
             rng,
             key_log: common.key_log.clone(),
             max_handshake_size: common.max_handshake_size,
-            incoming: Vec::with_capacity(MAX_RECORD_LEN),
+            incoming: Vec::new(),
             in_start: 0,
             hs_buf: Vec::new(),
             hs_start: 0,
@@ -655,6 +661,20 @@ impl Core {
         let take = input.len().min(MAX_RECORD_LEN - self.incoming.len());
         self.incoming.extend_from_slice(&input[..take]);
         take
+    }
+
+    /// Called when no whole record is left: once every buffered byte was
+    /// processed, capacity over [`IDLE_INPUT_CAPACITY`] (a full record of up to
+    /// 18 KiB) is given back, so an idle connection holds no record buffer.
+    /// Nothing borrows the buffer here: the last event's data was taken.
+    fn input_consumed(&mut self) {
+        if self.in_start == self.incoming.len() {
+            self.incoming.clear();
+            self.in_start = 0;
+            if self.incoming.capacity() > IDLE_INPUT_CAPACITY {
+                self.incoming = Vec::new();
+            }
+        }
     }
 
     fn drain_output(&mut self, out: &mut [u8]) -> usize {
@@ -927,6 +947,13 @@ impl Core {
 
 #[cfg(any(test, feature = "testing"))]
 impl<R: Role> Connection<R> {
+    /// Bytes of capacity the connection's record, reassembly and output
+    /// buffers hold now. For tests.
+    #[doc(hidden)]
+    pub fn buffered_capacity_for_testing_only(&self) -> usize {
+        self.core.incoming.capacity() + self.core.hs_buf.capacity() + self.core.outgoing.capacity()
+    }
+
     /// Sets both sequence numbers, to reach the 2^24 record limit in tests.
     #[doc(hidden)]
     pub fn set_sequence_numbers_for_testing_only(&mut self, read: u64, write: u64) {
@@ -1048,10 +1075,39 @@ mod tests {
         deliver(&mut c, &mut s);
         deliver(&mut s, &mut c);
         assert!(c.is_established() && s.is_established());
-        let held =
-            s.core.incoming.capacity() + s.core.hs_buf.capacity() + s.core.outgoing.capacity();
-        // One incoming record (18 KiB), and a few KiB of the last flight.
-        assert!(held <= MAX_RECORD_LEN + 3 * 1024, "{held} bytes held");
+        let held = s.buffered_capacity_for_testing_only();
+        // No incoming record (given back once processed), and a few KiB of
+        // the last flight: 1 440 bytes with this hello.
+        assert!(held <= IDLE_INPUT_CAPACITY + 3 * 1024, "{held} bytes held");
+    }
+
+    #[test]
+    fn an_idle_connection_gives_the_record_buffer_back() {
+        let (mut c, mut s) = established(1);
+        for len in [MAX_PLAINTEXT, 100, MAX_PLAINTEXT] {
+            assert_eq!(c.write_app_data(&vec![7; len]), Ok(len));
+            // Delivered in 4 KiB pieces: the buffer grows to the whole record.
+            deliver(&mut c, &mut s);
+            assert!(
+                s.core.incoming.capacity() <= IDLE_INPUT_CAPACITY,
+                "{} bytes kept after a {len}-byte record",
+                s.core.incoming.capacity()
+            );
+        }
+        // A record split mid-way keeps its bytes until the rest arrives.
+        assert_eq!(c.write_app_data(&[9; 3000]), Ok(3000));
+        let mut wire = Vec::new();
+        c.write_tls_into(&mut wire);
+        assert_eq!(s.read_tls(&wire[..2000]), Ok(2000));
+        assert_eq!(s.poll_event(), Ok(None));
+        assert_eq!(s.core.incoming.len() - s.core.in_start, 2000);
+        assert_eq!(s.read_tls(&wire[2000..]), Ok(wire.len() - 2000));
+        assert_eq!(
+            s.poll_event(),
+            Ok(Some(Event::ApplicationData(&[9; 3000][..])))
+        );
+        assert_eq!(s.poll_event(), Ok(None));
+        assert!(s.core.incoming.capacity() <= IDLE_INPUT_CAPACITY);
     }
 
     /// A client and a server after the client's second flight (ClientKeyExchange,

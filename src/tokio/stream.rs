@@ -26,14 +26,18 @@ pub struct TlsStream<R: Role, IO> {
     io: IO,
     timeouts: Timeouts,
     /// Bytes read from the transport; `rbuf[rpos..rend]` is not yet in the engine.
-    rbuf: Box<[u8]>,
+    /// Allocated for a read and freed when a read would wait, so an idle
+    /// stream holds no record buffer (see [`RecordBuf`]).
+    rbuf: RecordBuf,
     rpos: usize,
     rend: usize,
     /// Bytes from the engine; `wbuf[wpos..wend]` is not yet on the transport.
-    wbuf: Box<[u8]>,
+    /// Allocated while records go out, freed once they are all sent.
+    wbuf: RecordBuf,
     wpos: usize,
     wend: usize,
     /// Decrypted data; `plain[plain_pos..]` is not yet read by the caller.
+    /// Freed, once drained, when a read would wait.
     plain: Vec<u8>,
     plain_pos: usize,
     /// The peer's close_notify has arrived: reads end cleanly once `plain` is drained.
@@ -59,6 +63,29 @@ pub struct TlsStream<R: Role, IO> {
 const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 /// See [`LINGER_TIME`].
 const LINGER_BYTES: usize = 256 * 1024;
+/// Bytes dropped per read while lingering, from a buffer on the stack.
+const LINGER_READ: usize = 4096;
+
+/// A buffer of one full record, allocated (zeroed) on first use and freed by
+/// [`release`](Self::release): the stream holds it only while bytes move, so
+/// an idle established connection costs no record buffers (one allocation per
+/// burst, not per byte).
+#[derive(Default)]
+struct RecordBuf(Vec<u8>);
+
+impl RecordBuf {
+    /// The buffer, allocated if it is not.
+    fn get(&mut self) -> &mut [u8] {
+        if self.0.is_empty() {
+            self.0 = vec![0u8; MAX_RECORD_LEN];
+        }
+        &mut self.0
+    }
+
+    fn release(&mut self) {
+        self.0 = Vec::new();
+    }
+}
 
 /// A lingering close: the write side is shut, the peer's bytes are dropped.
 struct Linger {
@@ -87,10 +114,10 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             conn,
             io,
             timeouts,
-            rbuf: vec![0u8; MAX_RECORD_LEN].into_boxed_slice(),
+            rbuf: RecordBuf::default(),
             rpos: 0,
             rend: 0,
-            wbuf: vec![0u8; MAX_RECORD_LEN].into_boxed_slice(),
+            wbuf: RecordBuf::default(),
             wpos: 0,
             wend: 0,
             plain: Vec::new(),
@@ -101,6 +128,17 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             write_timer: None,
             linger: None,
         }
+    }
+
+    /// Bytes of buffer capacity the stream and its connection hold now: what
+    /// an idle connection costs beyond its socket and task. For tests.
+    #[cfg(any(test, feature = "testing"))]
+    #[doc(hidden)]
+    pub fn buffered_capacity_for_testing_only(&self) -> usize {
+        self.rbuf.0.capacity()
+            + self.wbuf.0.capacity()
+            + self.plain.capacity()
+            + self.conn.buffered_capacity_for_testing_only()
     }
 
     /// Runs the handshake to completion, within the handshake timeout, and
@@ -199,8 +237,9 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
                 ready!(Pin::new(&mut self.io).poll_shutdown(cx)).ok();
                 linger.shut = true;
             }
-            let room = linger.left.min(self.rbuf.len());
-            let mut buf = ReadBuf::new(&mut self.rbuf[..room]);
+            let mut sink = [0u8; LINGER_READ];
+            let room = linger.left.min(sink.len());
+            let mut buf = ReadBuf::new(&mut sink[..room]);
             match ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf)) {
                 Ok(()) if !buf.filled().is_empty() => linger.left -= buf.filled().len(),
                 // EOF or a transport error: nothing more to wait for.
@@ -209,6 +248,7 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
         }
         // What was read is not TLS input any more.
         (self.rpos, self.rend) = (0, 0);
+        self.rbuf.release();
         Poll::Ready(())
     }
 
@@ -217,12 +257,14 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
         loop {
             if self.wpos == self.wend {
                 if !self.conn.wants_write() {
+                    // Everything is on the transport: an idle stream keeps no buffer.
+                    self.wbuf.release();
                     break;
                 }
-                self.wend = self.conn.write_tls(&mut self.wbuf);
+                self.wend = self.conn.write_tls(self.wbuf.get());
                 self.wpos = 0;
             }
-            let pending = &self.wbuf[self.wpos..self.wend];
+            let pending = &self.wbuf.get()[self.wpos..self.wend];
             let n = ready!(Pin::new(&mut self.io).poll_write(cx, pending))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
@@ -237,9 +279,23 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
     /// engine. A transport EOF is clean only after the peer's close_notify.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.rpos == self.rend {
-            let mut buf = ReadBuf::new(&mut self.rbuf);
-            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+            let mut buf = ReadBuf::new(self.rbuf.get());
+            let read = Pin::new(&mut self.io).poll_read(cx, &mut buf);
             let n = buf.filled().len();
+            if read.is_pending() {
+                // Waiting for the peer holds no buffer: the read buffer and the
+                // (drained) plaintext buffer are freed here rather than after
+                // each record, so a burst of records reuses them.
+                self.rbuf.release();
+                if self.plain_pos == self.plain.len() {
+                    (self.plain, self.plain_pos) = (Vec::new(), 0);
+                }
+                return Poll::Pending;
+            }
+            if let Poll::Ready(Err(e)) = read {
+                self.rbuf.release();
+                return Poll::Ready(Err(e));
+            }
             if n == 0 {
                 return Poll::Ready(match self.conn.handle_eof() {
                     Ok(()) => {
@@ -264,7 +320,7 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
     /// Hands the unprocessed transport bytes to the engine and collects its events.
     fn feed(&mut self) -> Result<(), Error> {
         while self.rpos < self.rend {
-            let taken = self.conn.read_tls(&self.rbuf[self.rpos..self.rend])?;
+            let taken = self.conn.read_tls(&self.rbuf.get()[self.rpos..self.rend])?;
             self.rpos += taken;
             if self.plain_pos == self.plain.len() {
                 self.plain.clear();
@@ -373,9 +429,19 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             return Poll::Ready(Ok(0));
         }
         loop {
-            // Fails with NotConnected after our close_notify; a protocol error is
+            if self.wpos < self.wend || self.conn.wants_write() {
+                // Earlier records (or an alert the engine queued) go first.
+                ready!(self.poll_flush_tls(cx))?;
+                continue;
+            }
+            // Sealed straight into our buffer, the engine keeping no copy. Fails
+            // with NotConnected after our close_notify; a protocol error is
             // sticky and its alert goes out on the next call.
-            let taken = self.conn.write_app_data(data).map_err(to_io)?;
+            let (taken, written) = self
+                .conn
+                .write_app_data_to(data, self.wbuf.get())
+                .map_err(to_io)?;
+            (self.wpos, self.wend) = (0, written);
             if taken > 0 {
                 // Start sending; what the transport cannot take now goes out on
                 // the next write, flush, read or shutdown.
@@ -384,8 +450,8 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
                 }
                 return Poll::Ready(Ok(taken));
             }
-            // The engine's output is full: drain it first.
-            ready!(self.poll_flush_tls(cx))?;
+            // A full record always fits in an empty buffer.
+            return Poll::Ready(Err(to_io(Error::Internal("no record fits the buffer"))));
         }
     }
 
