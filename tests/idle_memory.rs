@@ -158,9 +158,12 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 /// Idle connections through the proxy, each after a full record each way:
-/// the proxy's resident memory grows by less than 24 KiB per connection (the
-/// bench's figure for nginx is 34 KiB). Before the copy loop and the adapter
-/// freed their buffers between bursts it grew by about 60 KiB.
+/// the proxy's resident memory grows by less than 36 KiB per connection. Before
+/// the copy loop and the adapter freed their buffers between bursts it grew by
+/// 52–72 KiB; with them, about 20 KiB. The bound leaves room for the
+/// allocator's noise on a shared machine: this test guards against the buffers
+/// coming back, and the figure itself (against nginx and stunnel) comes from
+/// `scripts/bench-proxy.sh`, at 9 565 connections.
 #[test]
 fn idle_proxy_connections_cost_little_resident_memory() {
     const WARM: usize = 16;
@@ -196,7 +199,7 @@ fn idle_proxy_connections_cost_little_resident_memory() {
         let after = rss_kib(proxy.pid());
         let per_conn = (after.saturating_sub(before)) as f64 / IDLE as f64;
         eprintln!("proxy RSS {before} -> {after} KiB: {per_conn:.1} KiB per idle connection");
-        assert!(per_conn < 24.0, "{per_conn:.1} KiB per idle connection");
+        assert!(per_conn < 36.0, "{per_conn:.1} KiB per idle connection");
         drop(held);
     });
 }
