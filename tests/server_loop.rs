@@ -477,3 +477,86 @@ fn sighup_reload_rereads_the_passphrase_file() {
     line_with(&server, "certificates and keys reloaded");
     one_session(&server, 14);
 }
+
+/// One HTTP response from `tls`: its head, then `Content-Length` bytes of body.
+async fn http_response(tls: &mut TlsStream<Client, TcpStream>) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        assert_eq!(tls.read(&mut byte).await.unwrap(), 1, "{got:?}");
+        got.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&got).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("Content-Length");
+    let mut body = vec![0u8; len];
+    tls.read_exact(&mut body).await.unwrap();
+    got.extend_from_slice(&body);
+    got
+}
+
+/// The server's close_notify (read returns 0) with nothing more before it.
+async fn server_closes(tls: &mut TlsStream<Client, TcpStream>) {
+    let mut rest = Vec::new();
+    tls.read_to_end(&mut rest).await.unwrap();
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+/// `serve --http`: an HTTP/1.1 connection stays open for the next request
+/// until one says `Connection: close`; HTTP/1.0 closes after one answer; a head
+/// over 16 KiB gets 431 and a close. Each connection's line counts the bytes of
+/// the requests (in) and of the answers (out) exactly.
+#[test]
+fn http_keeps_1_1_open_closes_1_0_and_counts_the_bytes() {
+    let server = start_plain("info", &["--http", "--log-format", "json"]);
+    let first: &[u8] = b"GET /a HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let second: &[u8] = b"GET /b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    let old: &[u8] = b"GET / HTTP/1.0\r\n\r\n";
+    let mut too_long = b"GET / HTTP/1.1\r\nX: ".to_vec();
+    too_long.resize(17 * 1024, b'a');
+    let expected = runtime().block_on(async {
+        let mut expected = Vec::new();
+        // HTTP/1.1: two requests on one connection, the second asking to close.
+        let mut tls = client(server.addr, &server.pin, 21).await.unwrap();
+        let local = tls.get_ref().local_addr().unwrap();
+        let mut out = 0;
+        for request in [first, second] {
+            tls.write_all(request).await.unwrap();
+            tls.flush().await.unwrap();
+            let response = http_response(&mut tls).await;
+            assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "{response:?}");
+            out += response.len();
+        }
+        server_closes(&mut tls).await;
+        expected.push((local, first.len() + second.len(), out));
+        // HTTP/1.0: one answer, then the server closes.
+        let mut tls = client(server.addr, &server.pin, 22).await.unwrap();
+        let local = tls.get_ref().local_addr().unwrap();
+        tls.write_all(old).await.unwrap();
+        tls.flush().await.unwrap();
+        let response = http_response(&mut tls).await;
+        assert!(response.starts_with(b"HTTP/1.0 200 OK\r\n"), "{response:?}");
+        server_closes(&mut tls).await;
+        expected.push((local, old.len(), response.len()));
+        // A head over 16 KiB: 431, then the server closes.
+        let mut tls = client(server.addr, &server.pin, 23).await.unwrap();
+        let local = tls.get_ref().local_addr().unwrap();
+        tls.write_all(&too_long).await.unwrap();
+        tls.flush().await.unwrap();
+        let response = http_response(&mut tls).await;
+        assert!(response.starts_with(b"HTTP/1.1 431 "), "{response:?}");
+        server_closes(&mut tls).await;
+        expected.push((local, too_long.len(), response.len()));
+        expected
+    });
+    for (local, bytes_in, bytes_out) in expected {
+        let line = line_with(&server, &format!("\"peer\":\"{local}\""));
+        let conn: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(conn["bytes_in"], bytes_in as u64, "{line}");
+        assert_eq!(conn["bytes_out"], bytes_out as u64, "{line}");
+        assert_eq!(conn["end"], "close_notify", "{line}");
+    }
+}
