@@ -55,9 +55,8 @@ fn fragment_len(remaining: usize, room: usize) -> Option<usize> {
     (n > 0).then_some(n)
 }
 
-/// Input buffer capacity kept once every buffered record was processed: enough
-/// for small records to come and go without an allocation each, while a full
-/// record's 18 KiB is freed until the next one arrives.
+/// Input buffer capacity [`Connection::release_buffers`] keeps: small records
+/// come and go without an allocation, a full record's 18 KiB is given back.
 const IDLE_INPUT_CAPACITY: usize = 1024;
 
 /// What the connection has to tell its caller.
@@ -184,6 +183,16 @@ pub trait Endpoint {
 impl<R: Role> Connection<R> {
     pub(crate) fn from_parts(core: Core, role: R) -> Self {
         Self { core, role }
+    }
+
+    /// Gives the memory of the received-record buffer back once every byte in
+    /// it was processed (bytes of a record still arriving are kept). Call it
+    /// when the transport has nothing more to read: an idle connection then
+    /// holds no record buffer, while a burst of records between two calls
+    /// reuses one allocation. The tokio adapter calls it whenever a read would
+    /// wait.
+    pub fn release_buffers(&mut self) {
+        self.core.input_consumed();
     }
 
     /// Feeds bytes received from the peer and returns how many were taken.
@@ -373,7 +382,6 @@ impl<R: Role> Connection<R> {
                 continue;
             }
             let Some((typ, range)) = self.core.next_record()? else {
-                self.core.input_consumed();
                 return Ok(None);
             };
             match typ {
@@ -663,10 +671,9 @@ impl Core {
         take
     }
 
-    /// Called when no whole record is left: once every buffered byte was
-    /// processed, capacity over [`IDLE_INPUT_CAPACITY`] (a full record of up to
-    /// 18 KiB) is given back, so an idle connection holds no record buffer.
-    /// Nothing borrows the buffer here: the last event's data was taken.
+    /// Once every buffered byte was processed, capacity over
+    /// [`IDLE_INPUT_CAPACITY`] (a full record of up to 18 KiB) is given back.
+    /// Nothing can borrow the buffer here: events borrow the connection.
     fn input_consumed(&mut self) {
         if self.in_start == self.incoming.len() {
             self.incoming.clear();
@@ -1075,6 +1082,7 @@ mod tests {
         deliver(&mut c, &mut s);
         deliver(&mut s, &mut c);
         assert!(c.is_established() && s.is_established());
+        s.release_buffers();
         let held = s.buffered_capacity_for_testing_only();
         // No incoming record (given back once processed), and a few KiB of
         // the last flight: 1 440 bytes with this hello.
@@ -1086,8 +1094,13 @@ mod tests {
         let (mut c, mut s) = established(1);
         for len in [MAX_PLAINTEXT, 100, MAX_PLAINTEXT] {
             assert_eq!(c.write_app_data(&vec![7; len]), Ok(len));
-            // Delivered in 4 KiB pieces: the buffer grows to the whole record.
+            // Delivered in 4 KiB pieces: the buffer grows to the whole record,
+            // and is kept until the caller releases it.
             deliver(&mut c, &mut s);
+            if len == MAX_PLAINTEXT {
+                assert!(s.core.incoming.capacity() > IDLE_INPUT_CAPACITY);
+            }
+            s.release_buffers();
             assert!(
                 s.core.incoming.capacity() <= IDLE_INPUT_CAPACITY,
                 "{} bytes kept after a {len}-byte record",
@@ -1100,6 +1113,7 @@ mod tests {
         c.write_tls_into(&mut wire);
         assert_eq!(s.read_tls(&wire[..2000]), Ok(2000));
         assert_eq!(s.poll_event(), Ok(None));
+        s.release_buffers();
         assert_eq!(s.core.incoming.len() - s.core.in_start, 2000);
         assert_eq!(s.read_tls(&wire[2000..]), Ok(wire.len() - 2000));
         assert_eq!(
@@ -1107,6 +1121,7 @@ mod tests {
             Ok(Some(Event::ApplicationData(&[9; 3000][..])))
         );
         assert_eq!(s.poll_event(), Ok(None));
+        s.release_buffers();
         assert!(s.core.incoming.capacity() <= IDLE_INPUT_CAPACITY);
     }
 

@@ -283,10 +283,11 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             let read = Pin::new(&mut self.io).poll_read(cx, &mut buf);
             let n = buf.filled().len();
             if read.is_pending() {
-                // Waiting for the peer holds no buffer: the read buffer and the
-                // (drained) plaintext buffer are freed here rather than after
+                // Waiting for the peer holds no buffer: the read buffer, the
+                // engine's record buffer and the (drained) plaintext buffer are freed here rather than after
                 // each record, so a burst of records reuses them.
                 self.rbuf.release();
+                self.conn.release_buffers();
                 if self.plain_pos == self.plain.len() {
                     (self.plain, self.plain_pos) = (Vec::new(), 0);
                 }
