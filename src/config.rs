@@ -183,6 +183,9 @@ pub struct ServerConfig {
     pub(crate) certs: Vec<CertifiedKey>,
     /// Client authentication (mutual TLS), if the server asks for certificates.
     pub(crate) client_auth: Option<ClientAuth>,
+    /// Whether the private-key operation is handed to the caller
+    /// ([`ServerConfig::with_private_key_offload`]).
+    pub(crate) offload_private_key: bool,
 }
 
 /// Whether a server that asks for client certificates insists on one.
@@ -224,11 +227,23 @@ impl CertifiedKey {
         let leaf = chain
             .first()
             .ok_or(Error::Config("empty certificate chain"))?;
-        let info = pki::rsa_key_from_certificate(leaf)
+        // The certificate is judged before the key is loaded, as it always was.
+        pki::rsa_key_from_certificate(leaf)
             .map_err(|_| Error::Config("leaf certificate has no usable RSA public key"))?;
         let key = provider
             .rsa_private_key(key.as_der())
             .map_err(|_| Error::Config("private key could not be loaded"))?;
+        Self::with_key(chain, Arc::from(key))
+    }
+
+    /// Checks that `key`, from any source, is RSA of at least 2048 bits and
+    /// matches the leaf.
+    fn with_key(chain: Vec<Vec<u8>>, key: Arc<dyn RsaPrivateKey>) -> Result<Self, Error> {
+        let leaf = chain
+            .first()
+            .ok_or(Error::Config("empty certificate chain"))?;
+        let info = pki::rsa_key_from_certificate(leaf)
+            .map_err(|_| Error::Config("leaf certificate has no usable RSA public key"))?;
         if key.modulus_bits() < MIN_RSA_BITS {
             return Err(Error::Config("RSA key is smaller than 2048 bits"));
         }
@@ -242,8 +257,11 @@ impl CertifiedKey {
     }
 }
 
-/// An RSA private key behind the provider.
-pub(crate) struct KeyHandle(pub(crate) Box<dyn RsaPrivateKey>);
+/// An RSA private key: loaded by the provider, or any other implementation of
+/// [`RsaPrivateKey`] (a key held in a token). Shared, so that a private-key
+/// operation handed out to another thread can carry it
+/// ([`crate::PrivateKeyOperation`]).
+pub(crate) struct KeyHandle(pub(crate) Arc<dyn RsaPrivateKey>);
 
 impl fmt::Debug for KeyHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -266,7 +284,39 @@ impl ServerConfig {
             common: Common::new(provider),
             certs: vec![default],
             client_auth: None,
+            offload_private_key: false,
         })
+    }
+
+    /// Builds a configuration from a DER certificate chain (leaf first) and a
+    /// private key that was not loaded from a file by the provider: any
+    /// implementation of [`RsaPrivateKey`], such as a key that stays in a
+    /// PKCS#11 token. The same checks as [`ServerConfig::new`] apply.
+    pub fn with_private_key(
+        provider: Arc<dyn CryptoProvider>,
+        chain: Vec<Vec<u8>>,
+        key: Arc<dyn RsaPrivateKey>,
+    ) -> Result<Self, Error> {
+        let default = CertifiedKey::with_key(chain, key)?;
+        Ok(Self {
+            common: Common::new(provider),
+            certs: vec![default],
+            client_auth: None,
+            offload_private_key: false,
+        })
+    }
+
+    /// Hands the ClientKeyExchange's private-key operation to the caller
+    /// instead of running it inside [`poll_event`](crate::Connection::poll_event):
+    /// the connection yields [`Event::PrivateKeyOperation`](crate::Event::PrivateKeyOperation),
+    /// holds its input until
+    /// [`complete_private_key_operation`](crate::Connection::complete_private_key_operation)
+    /// is called, and then goes on. For keys whose operation is slow or
+    /// remote (a token, a key server), or to keep it off an event loop's
+    /// threads. Off by default: the operation runs inline.
+    pub fn with_private_key_offload(mut self, offload: bool) -> Self {
+        self.offload_private_key = offload;
+        self
     }
 
     /// Builds a configuration from PEM or DER certificate and key files' contents.

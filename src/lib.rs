@@ -40,7 +40,7 @@ pub use config::{
 };
 pub use conn::{
     Client, ClientConnection, Connection, Endpoint, Event, HandshakeInfo, MAX_EMPTY_RUN,
-    MAX_PENDING_OUTPUT, Role, Server, ServerConnection,
+    MAX_PENDING_OUTPUT, PrivateKeyOperation, Role, Server, ServerConnection,
 };
 pub use error::{CertificateError, Error, Misbehavior};
 pub use record::SEQ_LIMIT;

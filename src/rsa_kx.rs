@@ -36,28 +36,50 @@ pub(crate) fn decrypt_premaster(
     fallback: &[u8; SECRET_LEN],
     rng: &mut dyn CryptoRng,
 ) -> Zeroizing<[u8; SECRET_LEN]> {
-    let k = key.modulus_len();
-    // A ciphertext of the wrong length is public knowledge, but it still takes the
-    // same path: a stand-in of the right length is decrypted and its result
-    // discarded by the `good` mask, so every class of input costs one private-key
-    // operation. Even the copy is the same: `k` bytes of the ciphertext, or of the
-    // still all-zero `em`, so that formal/sidechannel/callgrind.sh counts the same
-    // instructions for every class.
+    let (input, length_ok) = private_key_input(key.modulus_len(), ciphertext);
+    let mut em = Zeroizing::new(vec![0u8; key.modulus_len()]);
+    // Errors depend only on public data (a representative >= n) or on a fault
+    // detected by the provider's CRT check; either way `em` is not used.
+    let decrypted = key.raw_decrypt(&input, &mut em, rng).is_ok();
+    unpad_premaster(&em, length_ok & decrypted, client_version, fallback)
+}
+
+/// The `k`-byte input of the private-key operation for `ciphertext`, and
+/// whether the ciphertext had the modulus' length `k`.
+///
+/// A ciphertext of the wrong length is public knowledge, but it still takes the
+/// same path: a stand-in of the right length is decrypted and its result
+/// discarded by the `good` mask of [`unpad_premaster`], so every class of input
+/// costs one private-key operation. Even the copy is the same: `k` bytes of the
+/// ciphertext, or of an all-zero buffer, so that
+/// formal/sidechannel/callgrind.sh counts the same instructions for every class.
+pub(crate) fn private_key_input(k: usize, ciphertext: &[u8]) -> (Zeroizing<Vec<u8>>, bool) {
     let length_ok = ciphertext.len() == k;
+    let zeros = Zeroizing::new(vec![0u8; k]);
     let mut input = Zeroizing::new(vec![0u8; k]);
-    let mut em = Zeroizing::new(vec![0u8; k]);
     input.copy_from_slice(match length_ok {
         true => ciphertext,
-        false => &em,
+        false => &zeros,
     });
     // The stand-in is 2, a valid representative (2 < n for every modulus); for a
     // ciphertext of the right length this ORs in 0.
     input[k - 1] |= u8::from(!length_ok) << 1;
-    // Errors depend only on public data (a representative >= n) or on a fault
-    // detected by the provider's CRT check; either way `em` is not used.
-    let decrypted = key.raw_decrypt(&input, &mut em, rng).is_ok();
+    (input, length_ok)
+}
 
-    let mut good = subtle::Choice::from(u8::from(length_ok & decrypted));
+/// The premaster in `em`, the private-key operation's `k`-byte output, or
+/// `fallback`: `em` is used only if `ok` (the ciphertext had the right length
+/// and the operation succeeded) and it is a well-formed PKCS#1 v1.5 block whose
+/// premaster starts with `client_version`. No branch or memory access depends
+/// on `em`.
+pub(crate) fn unpad_premaster(
+    em: &[u8],
+    ok: bool,
+    client_version: [u8; 2],
+    fallback: &[u8; SECRET_LEN],
+) -> Zeroizing<[u8; SECRET_LEN]> {
+    let k = em.len();
+    let mut good = subtle::Choice::from(u8::from(ok));
     // EM = 0x00 ‖ 0x02 ‖ PS (k-51 non-zero bytes) ‖ 0x00 ‖ client_version ‖ random[46]
     let sep = k - SECRET_LEN - 1;
     good &= em[0].ct_eq(&0x00);

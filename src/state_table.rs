@@ -57,6 +57,13 @@ pub enum State {
     /// Server: the client sent a certificate; waiting for ClientKeyExchange,
     /// which a CertificateVerify must follow.
     ExpectCertifiedClientKeyExchange,
+    /// Server with the private-key operation offloaded: the ClientKeyExchange
+    /// was read and its operation handed out; no input is processed until the
+    /// result comes back ([`outcome`] holds every message).
+    ExpectPrivateKeyResult,
+    /// As [`State::ExpectPrivateKeyResult`], after a client certificate: a
+    /// CertificateVerify follows.
+    ExpectCertifiedPrivateKeyResult,
     /// Server: waiting for the client's CertificateVerify.
     ExpectCertificateVerify,
     /// Either side: waiting for the peer's ChangeCipherSpec.
@@ -116,6 +123,9 @@ impl State {
             }
             Self::ExpectClientKeyExchange | Self::ExpectCertifiedClientKeyExchange => {
                 "ClientKeyExchange"
+            }
+            Self::ExpectPrivateKeyResult | Self::ExpectCertifiedPrivateKeyResult => {
+                "the private-key operation's result"
             }
             Self::ExpectCertificateVerify => "CertificateVerify",
             Self::ExpectChangeCipherSpec => "ChangeCipherSpec",
@@ -228,6 +238,22 @@ pub enum Outcome {
     PeerFailed,
     /// The peer closed cleanly: no further input is processed.
     Closed,
+    /// Not read yet: a private-key operation is out, and the message stays
+    /// buffered, undecided, until its result comes back
+    /// ([`after_private_key_result`]).
+    Held,
+}
+
+/// The state a server moves to when the private-key operation it handed out
+/// completes (whatever the result: a failed operation is an invalid
+/// ClientKeyExchange, found out at Finished); `None` for states that hand
+/// nothing out.
+pub fn after_private_key_result(state: State) -> Option<State> {
+    match state {
+        State::ExpectPrivateKeyResult => Some(State::ExpectChangeCipherSpec),
+        State::ExpectCertifiedPrivateKeyResult => Some(State::ExpectCertificateVerify),
+        _ => None,
+    }
 }
 
 /// The table: what `side` does with `msg` in `state`.
@@ -235,6 +261,10 @@ pub fn outcome(side: Side, state: State, msg: Message) -> Outcome {
     use Message as M;
     use Outcome::*;
     use State as S;
+    // While the private-key operation is out, nothing is read, not even alerts.
+    if after_private_key_result(state).is_some() {
+        return Held;
+    }
     // Alerts are handled alike in every state (RFC 5246 §7.2).
     match msg {
         M::WarningAlert => return Ignore,

@@ -144,6 +144,11 @@ impl<R: Role, S: Read + Write> TlsStream<R, S> {
                 Event::ApplicationData(data) => self.plain.extend_from_slice(data),
                 Event::PeerClosed => self.peer_closed = true,
                 Event::HandshakeComplete(_) => {}
+                // A blocking stream has a thread of its own to wait on: the
+                // operation runs here.
+                Event::PrivateKeyOperation(op) => {
+                    self.conn.complete_private_key_operation(op.run())?;
+                }
             }
         }
         Ok(())

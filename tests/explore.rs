@@ -471,6 +471,7 @@ fn check<C: Endpoint>(
             assert_eq!(recs[0].0.typ, ContentType::ALERT, "{}", ctx());
             true
         }
+        Outcome::Held => unreachable!("no state the table reaches from the start holds input"),
         Outcome::Next(next) => {
             let events = result.unwrap_or_else(|e| panic!("{}: {e:?}", ctx()));
             assert_eq!(state, Some(next), "{}", ctx());
@@ -598,7 +599,7 @@ fn table_sequences(side: Side, state: State, depth: usize) -> usize {
             1 + match outcome(side, state, msg) {
                 Outcome::Next(next) => table_sequences(side, next, depth - 1),
                 Outcome::Ignore | Outcome::Refuse(_) => table_sequences(side, state, depth - 1),
-                Outcome::Fatal(_) | Outcome::PeerFailed | Outcome::Closed => 0,
+                Outcome::Fatal(_) | Outcome::PeerFailed | Outcome::Closed | Outcome::Held => 0,
             }
         })
         .sum()

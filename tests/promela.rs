@@ -297,6 +297,7 @@ fn step(variant: Variant, side: Side) -> String {
                 }
                 Outcome::PeerFailed => "fate = PEER_FAILED".to_string(),
                 Outcome::Closed => "fate = CLOSED".to_string(),
+                Outcome::Held => unreachable!("State::all lists no state that holds input"),
             };
             let _ = writeln!(s, "  :: {guard} -> {action}");
         }

@@ -24,9 +24,11 @@ use crate::state_table::{self, Message, Outcome, Side, State as TableState};
 use crate::suites::Suite;
 
 mod client;
+mod private_key;
 mod server;
 
 pub use client::Client;
+pub use private_key::PrivateKeyOperation;
 pub use server::Server;
 
 /// A client connection.
@@ -70,6 +72,15 @@ pub enum Event<'a> {
     ApplicationData(&'a [u8]),
     /// The peer sent close_notify: a clean end of its data. Nothing more is read.
     PeerClosed,
+    /// Server with [`ServerConfig::with_private_key_offload`]: the
+    /// ClientKeyExchange needs this private-key operation. Perform it anywhere
+    /// (e.g. [`PrivateKeyOperation::run`] on another thread) and hand the
+    /// result to [`Connection::complete_private_key_operation`]. Until then
+    /// the connection reads and buffers input (at most one record) but
+    /// processes none of it, and [`Connection::poll_event`] yields nothing.
+    ///
+    /// [`ServerConfig::with_private_key_offload`]: crate::ServerConfig::with_private_key_offload
+    PrivateKeyOperation(PrivateKeyOperation),
 }
 
 /// What was negotiated.
@@ -220,8 +231,46 @@ impl<R: Role> Connection<R> {
                 Ok(Some(Event::ApplicationData(&self.core.incoming[range])))
             }
             Ok(Some(Pending::PeerClosed)) => Ok(Some(Event::PeerClosed)),
+            Ok(Some(Pending::PrivateKeyOperation(op))) => Ok(Some(Event::PrivateKeyOperation(op))),
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    /// Hands back the result of the operation of
+    /// [`Event::PrivateKeyOperation`]: `Ok` with the `k`-byte big-endian
+    /// output of RSADP, or the failure. The engine then checks the PKCS#1 v1.5
+    /// block in constant time and derives the keys; call
+    /// [`poll_event`](Self::poll_event) to go on with the buffered input.
+    ///
+    /// A failure, or an output that is not exactly `k` bytes, is not an error
+    /// here: it is treated as an invalid ClientKeyExchange (RFC 5246
+    /// §7.4.7.1), so the handshake fails at the client's Finished with
+    /// bad_record_mac, byte for byte as for a bad ciphertext, and nothing tells
+    /// the client which it was.
+    ///
+    /// # Errors
+    /// The connection's error if it failed meanwhile (the result is dropped),
+    /// or [`Error::Internal`] if no operation is pending; neither queues
+    /// anything for the peer.
+    pub fn complete_private_key_operation<T: AsRef<[u8]>>(
+        &mut self,
+        result: Result<T, crate::crypto::CryptoError>,
+    ) -> Result<(), Error> {
+        self.core.check()?;
+        if !self.role.awaiting_private_key() {
+            return Err(Error::Internal("no private-key operation is pending"));
+        }
+        let output = result.as_ref().ok().map(AsRef::as_ref);
+        match self.role.complete_private_key(&mut self.core, output) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Whether the connection waits for
+    /// [`complete_private_key_operation`](Self::complete_private_key_operation).
+    pub fn awaits_private_key_operation(&self) -> bool {
+        self.core.error.is_none() && self.role.awaiting_private_key()
     }
 
     /// Moves bytes for the peer into `out`; returns how many were written.
@@ -371,7 +420,9 @@ impl<R: Role> Connection<R> {
             if let Some(ev) = self.core.pending.take() {
                 return Ok(Some(ev));
             }
-            if self.core.peer_closed {
+            // Nothing is decided while the private-key operation is out: the
+            // input stays buffered until it completes.
+            if self.role.awaiting_private_key() || self.core.peer_closed {
                 return Ok(None);
             }
             let order = (self.role.side(), self.role.table_state());
@@ -523,6 +574,7 @@ pub(crate) enum Pending {
     HandshakeComplete,
     Data(Range<usize>),
     PeerClosed,
+    PrivateKeyOperation(PrivateKeyOperation),
 }
 
 /// What a handshake state machine is handed.
@@ -560,6 +612,22 @@ pub trait Role: sealed::Sealed {
     /// first fatal error, after its alert was queued.
     #[doc(hidden)]
     fn forget_secrets(&mut self);
+    /// Whether a private-key operation is out
+    /// ([`Event::PrivateKeyOperation`]): no input is processed until it completes.
+    #[doc(hidden)]
+    fn awaiting_private_key(&self) -> bool {
+        false
+    }
+    /// Completes the pending private-key operation with its output (`None`
+    /// if it failed).
+    #[doc(hidden)]
+    fn complete_private_key(
+        &mut self,
+        _core: &mut Core,
+        _output: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        Err(Error::Internal("no private-key operation is pending"))
+    }
     /// Whether the master secret or a record key is still held.
     #[cfg(test)]
     fn holds_secrets(&self) -> bool;

@@ -22,7 +22,8 @@ use std::sync::Arc;
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 
-use super::{Connection, Core, HandshakeInfo, Input, Role, sealed};
+use super::private_key::{BLINDING_SEED_LEN, PrivateKeyOperation};
+use super::{Connection, Core, HandshakeInfo, Input, Pending, Role, sealed};
 use crate::UnixTime;
 use crate::config::{ClientAuthMode, ServerConfig};
 use crate::error::{Error, Misbehavior};
@@ -60,6 +61,13 @@ enum State {
     /// The client's chain validated; its CertificateVerify must follow the
     /// ClientKeyExchange.
     ExpectCertifiedClientKeyExchange(Negotiated, RsaPublicKeyInfo),
+    /// The ClientKeyExchange's private-key operation was handed out
+    /// ([`ServerConfig::with_private_key_offload`]); nothing is processed
+    /// until it completes.
+    ExpectPrivateKeyResult(Awaiting),
+    /// As `ExpectPrivateKeyResult`, with the client's certificate key, for the
+    /// CertificateVerify that follows.
+    ExpectCertifiedPrivateKeyResult(Awaiting, RsaPublicKeyInfo),
     ExpectCertificateVerify(Keyed, RsaPublicKeyInfo),
     ExpectChangeCipherSpec(Keyed),
     ExpectFinished(Keyed),
@@ -84,6 +92,15 @@ struct Negotiated {
     /// The client's validated chain, leaf first; empty when it sent none or
     /// none was asked for.
     client_chain: Vec<Vec<u8>>,
+}
+
+/// While the private-key operation is out: what its result is checked against.
+struct Awaiting {
+    neg: Negotiated,
+    /// Drawn before the operation was handed out (RFC 5246 §7.4.7.1).
+    fallback: zeroize::Zeroizing<[u8; SECRET_LEN]>,
+    /// Whether the ciphertext had the modulus' length (public).
+    length_ok: bool,
 }
 
 /// After ClientKeyExchange: the master secret and the client's pending read key.
@@ -137,6 +154,9 @@ impl Connection<Server> {
             State::ExpectClientCertificate(n)
             | State::ExpectClientKeyExchange(n)
             | State::ExpectCertifiedClientKeyExchange(n, _) => n.server_name.as_deref(),
+            State::ExpectPrivateKeyResult(a) | State::ExpectCertifiedPrivateKeyResult(a, _) => {
+                a.neg.server_name.as_deref()
+            }
             State::ExpectCertificateVerify(k, _)
             | State::ExpectChangeCipherSpec(k)
             | State::ExpectFinished(k) => k.neg.server_name.as_deref(),
@@ -193,14 +213,27 @@ impl Role for Server {
                 Input::Handshake(HandshakeMessage::ClientKeyExchange(c), raw),
             ) => {
                 core.transcript.extend_from_slice(raw);
-                State::ExpectChangeCipherSpec(self.client_key_exchange(core, neg, &c)?)
+                match self.config.offload_private_key {
+                    true => State::ExpectPrivateKeyResult(self.hand_out(core, neg, &c)),
+                    false => {
+                        State::ExpectChangeCipherSpec(self.client_key_exchange(core, neg, &c)?)
+                    }
+                }
             }
             (
                 State::ExpectCertifiedClientKeyExchange(neg, key),
                 Input::Handshake(HandshakeMessage::ClientKeyExchange(c), raw),
             ) => {
                 core.transcript.extend_from_slice(raw);
-                State::ExpectCertificateVerify(self.client_key_exchange(core, neg, &c)?, key)
+                match self.config.offload_private_key {
+                    true => {
+                        State::ExpectCertifiedPrivateKeyResult(self.hand_out(core, neg, &c), key)
+                    }
+                    false => State::ExpectCertificateVerify(
+                        self.client_key_exchange(core, neg, &c)?,
+                        key,
+                    ),
+                }
             }
             (
                 State::ExpectCertificateVerify(keyed, key),
@@ -247,6 +280,37 @@ impl Role for Server {
         self.state.expecting()
     }
 
+    fn awaiting_private_key(&self) -> bool {
+        matches!(
+            self.state,
+            State::ExpectPrivateKeyResult(_) | State::ExpectCertifiedPrivateKeyResult(..)
+        )
+    }
+
+    fn complete_private_key(
+        &mut self,
+        core: &mut Core,
+        output: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        let state = core::mem::replace(&mut self.state, State::Failed);
+        self.state = match state {
+            State::ExpectPrivateKeyResult(awaiting) => {
+                State::ExpectChangeCipherSpec(self.key_exchange_result(core, awaiting, output)?)
+            }
+            State::ExpectCertifiedPrivateKeyResult(awaiting, key) => {
+                State::ExpectCertificateVerify(
+                    self.key_exchange_result(core, awaiting, output)?,
+                    key,
+                )
+            }
+            state => {
+                self.state = state;
+                return Err(Error::Internal("no private-key operation is pending"));
+            }
+        };
+        Ok(())
+    }
+
     fn table_state(&self) -> Option<TableState> {
         self.state.table_state()
     }
@@ -277,6 +341,10 @@ impl State {
             Self::ExpectClientKeyExchange(_) => TableState::ExpectClientKeyExchange,
             Self::ExpectCertifiedClientKeyExchange(..) => {
                 TableState::ExpectCertifiedClientKeyExchange
+            }
+            Self::ExpectPrivateKeyResult(_) => TableState::ExpectPrivateKeyResult,
+            Self::ExpectCertifiedPrivateKeyResult(..) => {
+                TableState::ExpectCertifiedPrivateKeyResult
             }
             Self::ExpectCertificateVerify(..) => TableState::ExpectCertificateVerify,
             Self::ExpectChangeCipherSpec(_) => TableState::ExpectChangeCipherSpec,
@@ -472,6 +540,8 @@ impl Server {
         verify::verify_client_chain(core.provider.as_ref(), &auth.roots, chain, now).map(Some)
     }
 
+    /// ClientKeyExchange, inline: the private-key operation runs here, with
+    /// blinding from the connection's RNG.
     fn client_key_exchange(
         &self,
         core: &mut Core,
@@ -488,17 +558,78 @@ impl Server {
             &fallback,
             core.rng.as_mut(),
         );
+        self.keys_from_premaster(core, neg, &premaster)
+    }
+
+    /// ClientKeyExchange, offloaded: the fallback is drawn first, as inline,
+    /// then the blinding seed, and the operation is handed to the caller
+    /// ([`super::Event::PrivateKeyOperation`]).
+    fn hand_out(&self, core: &mut Core, neg: Negotiated, ciphertext: &[u8]) -> Awaiting {
+        let fallback = zeroize::Zeroizing::new(core.random::<SECRET_LEN>());
+        let blinding_seed = zeroize::Zeroizing::new(core.random::<BLINDING_SEED_LEN>());
+        let key = self.config.certs[neg.cert].key.0.clone();
+        let (input, length_ok) = rsa_kx::private_key_input(key.modulus_len(), ciphertext);
+        core.pending = Some(Pending::PrivateKeyOperation(PrivateKeyOperation {
+            key,
+            cert: neg.cert,
+            input,
+            blinding_seed,
+        }));
+        Awaiting {
+            neg,
+            fallback,
+            length_ok,
+        }
+    }
+
+    /// The offloaded operation's result, checked in constant time as inline: a
+    /// failure or an output of the wrong length selects the fallback, like an
+    /// invalid ciphertext.
+    fn key_exchange_result(
+        &self,
+        core: &mut Core,
+        awaiting: Awaiting,
+        output: Option<&[u8]>,
+    ) -> Result<Keyed, Error> {
+        let Awaiting {
+            neg,
+            fallback,
+            length_ok,
+        } = awaiting;
+        let k = self.config.certs[neg.cert].key.0.modulus_len();
+        let mut em = zeroize::Zeroizing::new(vec![0u8; k]);
+        // Whether the caller's operation succeeded, and the length of what it
+        // returned, are the caller's knowledge, not the client's secret.
+        let completed = match output {
+            Some(out) if out.len() == k => {
+                em.copy_from_slice(out);
+                true
+            }
+            _ => false,
+        };
+        let premaster =
+            rsa_kx::unpad_premaster(&em, length_ok & completed, neg.client_version, &fallback);
+        self.keys_from_premaster(core, neg, &premaster)
+    }
+
+    /// The master secret and the record keys, from the premaster.
+    fn keys_from_premaster(
+        &self,
+        core: &mut Core,
+        neg: Negotiated,
+        premaster: &[u8; SECRET_LEN],
+    ) -> Result<Keyed, Error> {
         let provider = core.provider.as_ref();
         let master = match neg.ems {
             true => {
                 // RFC 7627 §3: session_hash covers ClientHello .. ClientKeyExchange.
                 let session_hash = core.transcript_hash(neg.suite);
-                MasterSecret::extended(provider, neg.suite.hash, &premaster, session_hash.as_ref())
+                MasterSecret::extended(provider, neg.suite.hash, premaster, session_hash.as_ref())
             }
             false => MasterSecret::legacy(
                 provider,
                 neg.suite.hash,
-                &premaster,
+                premaster,
                 &neg.client_random,
                 &neg.server_random,
             ),

@@ -270,6 +270,14 @@ impl Watch {
                 Ok(Some(Event::HandshakeComplete(info))) => Seen::Complete(info.clone()),
                 Ok(Some(Event::ApplicationData(data))) => Seen::Data(data.to_vec()),
                 Ok(Some(Event::PeerClosed)) => Seen::Closed,
+                // Completed at once, in place (no configuration here offloads yet).
+                Ok(Some(Event::PrivateKeyOperation(op))) => {
+                    if let Err(e) = conn.complete_private_key_operation(op.run()) {
+                        self.failed(conn, e);
+                        break;
+                    }
+                    continue;
+                }
                 Err(e) => {
                     self.failed(conn, e);
                     break;

@@ -331,6 +331,10 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
                 match event {
                     Event::ApplicationData(data) => self.plain.extend_from_slice(data),
                     Event::PeerClosed => self.peer_closed = true,
+                    // Inline for now, on the reactor's thread.
+                    Event::PrivateKeyOperation(op) => {
+                        self.conn.complete_private_key_operation(op.run())?;
+                    }
                     _ => {}
                 }
             }
