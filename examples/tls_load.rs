@@ -8,6 +8,8 @@
 //! tls_load handshakes --connect ADDR --pin PIN --concurrency N --seconds S
 //! tls_load bulk --connect ADDR --pin PIN --bytes N  # N bytes each way through an echo
 //! tls_load idle --connect ADDR --pin PIN --count N --hold S
+//! tls_load latency --connect ADDR --pin PIN --clients 64 --request-rate Q
+//!          --handshake-rate R --seconds S [--request-bytes 64] [--warmup 1]
 //! tls_load raw-op --key FILE.der --seconds S        # PKCS#8 DER, default provider
 //! ```
 //!
@@ -23,6 +25,11 @@
 //! returns (the fast one when built with `--features fast`) and prints its
 //! thread CPU time per operation.
 //!
+//! `latency` (see [`latency`]) measures small requests on established
+//! connections while an open-loop generator starts new handshakes at a fixed
+//! rate, and prints one `key=value` line of request percentiles and handshake
+//! counts.
+//!
 //! This is a benchmark client: its RNGs are seeded from a counter, not the OS.
 
 use std::error::Error;
@@ -35,6 +42,9 @@ use rsatls::tokio::{Timeouts, connect};
 use rsatls::{ClientConfig, ServerAuth};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+#[path = "tls_load/latency.rs"]
+mod latency;
 
 type Res<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
@@ -66,7 +76,7 @@ impl Opts {
 fn main() -> Res<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() {
-        return Err("usage: tls_load echo|handshakes|bulk|idle|raw-op [--options]".into());
+        return Err("usage: tls_load echo|handshakes|bulk|idle|latency|raw-op [--options]".into());
     }
     let sub = args.remove(0);
     let o = Opts(args);
@@ -83,6 +93,7 @@ fn main() -> Res<()> {
             "handshakes" => handshakes(&o).await,
             "bulk" => bulk(&o).await,
             "idle" => idle(&o).await,
+            "latency" => latency::run(&o).await,
             other => Err(format!("unknown subcommand `{other}`").into()),
         }
     })

@@ -48,21 +48,13 @@ BULK_BYTES=${BULK_BYTES:-1073741824}
 IDLE_CONNS=${IDLE_CONNS:-10000}
 IDLE_ROUNDS=${IDLE_ROUNDS:-1}
 PORT_BASE=${PORT_BASE:-24100}
-SERVER_CORE=${SERVER_CORE:-0}
-CLIENT_CORE=${CLIENT_CORE:-1}
 SERVERS=${SERVERS:-"rsatls stunnel nginx"}
-TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-OUT=$TARGET/bench-proxy
-CERT=$PWD/tests/data/rsa2048.cert.pem
-KEY=$PWD/tests/data/rsa2048.key.pem
-KEY_DER=$PWD/tests/data/rsa2048.key.der
-PIN=$(cat tests/data/rsa2048.pin)
-CIPHER=AES128-GCM-SHA256
-mkdir -p "$OUT"
+OUT=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/bench-proxy
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 RESULTS=$OUT/results.tsv
 REPORT=$OUT/report.md
 : >"$RESULTS"
-log() { printf '%s\n' "$*" >&2; }
 
 # A proxy holds two descriptors per idle connection (client, upstream): raise the
 # limit as far as allowed. Where the hard limit cannot be raised (a container
@@ -77,153 +69,21 @@ if [ "$IDLE_CONNS" -gt "$IDLE_CAP" ]; then
   IDLE_CONNS=$IDLE_CAP
 fi
 
-PIDS=() # everything this script started
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-
-# ---- builds --------------------------------------------------------------------
-if [ -z "${NO_BUILD:-}" ]; then
-  log "== building rsatls (fast) and the load client"
-  # Separate invocations: the example pulls in dev-dependency features the binary must not have.
-  cargo build --release --quiet --features fast --bin rsatls
-  cp "$TARGET/release/rsatls" "$OUT/rsatls"
-  cargo build --release --quiet --features fast --example tls_load
-  cp "$TARGET/release/examples/tls_load" "$OUT/tls_load"
-else
-  cp "$TARGET/release/rsatls" "$OUT/rsatls"
-  cp "$TARGET/release/examples/tls_load" "$OUT/tls_load"
-fi
-LOAD=(taskset -c "$CLIENT_CORE" "$OUT/tls_load")
-ON_SERVER=(taskset -c "$SERVER_CORE")
-
-wait_line() { # file pattern [pid: give up as soon as it has exited]
-  for _ in $(seq 400); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    if [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null; then return 1; fi
-    sleep 0.05
-  done
-  log "timed out waiting for '$2' in $1"; return 1
-}
-wait_port() {
-  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done
-  log "timed out waiting for port $1"; return 1
-}
-# CPU ticks and RSS (kB) of a process and its direct children (nginx's worker).
-family() { echo "$1 $(pgrep -P "$1" | tr '\n' ' ')"; }
-ticks() { local t=0; for p in $(family "$1"); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
-rss_kb() { local t=0; for p in $(family "$1"); do t=$((t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status"))); done; echo $t; }
-CLK_TCK=$(getconf CLK_TCK)
-
-# ---- upstream -----------------------------------------------------------------------
-UP_PORT=$PORT_BASE
-"${LOAD[@]}" echo --listen "127.0.0.1:$UP_PORT" >"$OUT/echo.out" 2>"$OUT/echo.err" &
-PIDS+=($!)
-wait_line "$OUT/echo.out" '^listening on'
-
-# ---- servers ------------------------------------------------------------------------
-declare -A PORT PID LABEL
-RSATLS_MODE=${RSATLS_MODE:-proxy}
-
-start_rsatls() {
-  local port=$((PORT_BASE + 1))
-  local args=(--listen "127.0.0.1:$port" --cert "$CERT" --key "$KEY" --max-connections 50000)
-  if [ "$RSATLS_MODE" = proxy ]; then
-    args=(proxy --upstream "127.0.0.1:$UP_PORT" "${args[@]}")
-    LABEL[rsatls]="rsatls proxy (fast)"
-  else
-    args=(serve "${args[@]}")
-    LABEL[rsatls]="rsatls serve (fast; echo, no upstream hop)"
-  fi
-  : >"$OUT/rsatls.out"
-  TOKIO_WORKER_THREADS=1 "${ON_SERVER[@]}" "$OUT/rsatls" "${args[@]}" >"$OUT/rsatls.out" 2>"$OUT/rsatls.err" &
-  PID[rsatls]=$!
-  PORT[rsatls]=$port
-  if ! wait_line "$OUT/rsatls.out" '^listening on' "${PID[rsatls]}"; then
-    kill "${PID[rsatls]}" 2>/dev/null || true
-    # A binary whose `proxy` is not there yet: fall back to `serve`, and say so.
-    if [ "$RSATLS_MODE" = proxy ]; then
-      log "rsatls proxy did not start ($(tail -1 "$OUT/rsatls.err")): using rsatls serve"
-      RSATLS_MODE=serve
-      start_rsatls
-    else
-      return 1
-    fi
-  fi
-}
-
-start_stunnel() {
-  command -v stunnel4 >/dev/null || { log "stunnel4 missing: left out"; return 1; }
-  local port=$((PORT_BASE + 2))
-  cat >"$OUT/stunnel.conf" <<EOF
-foreground = yes
-pid =
-syslog = no
-output = $OUT/stunnel.log
-debug = warning
-socket = l:TCP_NODELAY=1
-socket = r:TCP_NODELAY=1
-[bench]
-accept = 127.0.0.1:$port
-connect = 127.0.0.1:$UP_PORT
-cert = $CERT
-key = $KEY
-sslVersionMin = TLSv1.2
-sslVersionMax = TLSv1.2
-ciphers = $CIPHER
-options = NO_TICKET
-EOF
-  "${ON_SERVER[@]}" stunnel4 "$OUT/stunnel.conf" >"$OUT/stunnel.out" 2>&1 &
-  PID[stunnel]=$!
-  PORT[stunnel]=$port
-  LABEL[stunnel]="stunnel4 $(stunnel4 -version 2>&1 | awk '/^stunnel/ {print $2; exit}')"
-  wait_port "$port"
-}
-
-start_nginx() {
-  command -v nginx >/dev/null || { log "nginx missing: left out"; return 1; }
-  local mod=/usr/lib/nginx/modules/ngx_stream_module.so
-  [ -f "$mod" ] || { log "libnginx-mod-stream missing: nginx left out"; return 1; }
-  local port=$((PORT_BASE + 3))
-  mkdir -p "$OUT/nginx"
-  cat >"$OUT/nginx/nginx.conf" <<EOF
-load_module $mod;
-worker_processes 1;
-worker_rlimit_nofile 200000;
-pid $OUT/nginx/nginx.pid;
-error_log $OUT/nginx/error.log warn;
-events { worker_connections 60000; }
-stream {
-  server {
-    listen 127.0.0.1:$port ssl;
-    ssl_certificate $CERT;
-    ssl_certificate_key $KEY;
-    ssl_protocols TLSv1.2;
-    ssl_ciphers $CIPHER;
-    ssl_session_cache off;
-    ssl_session_tickets off;
-    proxy_pass 127.0.0.1:$UP_PORT;
-  }
-}
-EOF
-  "${ON_SERVER[@]}" nginx -p "$OUT/nginx" -c "$OUT/nginx/nginx.conf" -e "$OUT/nginx/error.log" -g 'daemon off;' \
-    >"$OUT/nginx.out" 2>&1 &
-  PID[nginx]=$!
-  PORT[nginx]=$port
-  LABEL[nginx]="nginx $(nginx -v 2>&1 | sed 's/.*nginx\///') (stream)"
-  wait_port "$port"
-}
+bench_build
+start_upstream
 
 ACTIVE=()
 for s in $SERVERS; do
-  if "start_$s"; then ACTIVE+=("$s"); PIDS+=("${PID[$s]}"); fi
+  case $s in
+    rsatls) start=(start_rsatls rsatls $((PORT_BASE + 1))) ;;
+    stunnel) start=(start_stunnel $((PORT_BASE + 2))) ;;
+    nginx) start=(start_nginx $((PORT_BASE + 3))) ;;
+    *) log "unknown server $s"; exit 2 ;;
+  esac
+  if "${start[@]}"; then ACTIVE+=("$s"); PIDS+=("${PID[$s]}"); fi
 done
 log "== servers: ${ACTIVE[*]} (rsatls as $RSATLS_MODE)"
 
-record() { printf '%s\n' "$*" | tr ' ' '\t' >>"$RESULTS"; }
-kv() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k {print $2}'; }
 
 # ---- rounds ---------------------------------------------------------------------------
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -301,7 +161,7 @@ def fmt(t, f="{:.1f}"):
     return f"{f.format(m)} ({f.format(lo)}–{f.format(hi)})"
 print("# rsatls proxy vs stunnel4 vs nginx, $(date -u '+%Y-%m-%d %H:%M UTC')")
 print()
-print("Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(uname -r); $(openssl version)."
+print("Machine: $(machine)."
       " Load average at start $LOAD_START, at end $LOAD_END. Servers on core $SERVER_CORE, load client and echo"
       " upstream on core $CLIENT_CORE; $ROUNDS rounds, servers taking turns; median (min–max) over rounds.")
 print()
