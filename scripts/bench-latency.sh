@@ -16,7 +16,11 @@
 #  - rsatls_pkcs11: the key in a SoftHSM2 token (--pkcs11-module, generated in the
 #                   token, not extractable; the certificate issued by a throwaway CA
 #                   for its public key), left out when the binary has no PKCS#11.
-# The pool threads are pinned with the rest of the server, to its one core.
+# The pool threads are pinned with the rest of the server, to its one core. The
+# servers and the client each run in a cpu cgroup with cpu.shares $CPU_SHARES (see
+# bench-lib.sh; root only, else left out and said so): on a shared machine the
+# pool server's second busy thread would otherwise win it a larger share of the
+# core than the inline server gets, which is not the effect under test.
 #
 # Phase 1, maximum handshakes/s: `tls_load handshakes` with $HS_CLIENTS clients for
 #   $HS_SECONDS s against each rsatls variant, in turns, $ROUNDS rounds. R = the
@@ -36,7 +40,7 @@
 # libnginx-mod-stream), plus softhsm2 and opensc (pkcs11-tool) for the PKCS#11 row.
 # Runs outside CI. Knobs: ROUNDS (3), HS_SECONDS (5), HS_CLIENTS (64), LOADS ("0 50 90"),
 # CLIENTS (64), REQUEST_RATE (50 per client), REQUEST_BYTES (64), LAT_SECONDS (10),
-# KEY_THREADS (1), PORT_BASE (24200), SERVER_CORE (0), CLIENT_CORE (1),
+# KEY_THREADS (1), CPU_SHARES (65536; 0 = no cgroups), PORT_BASE (24200), SERVER_CORE (0), CLIENT_CORE (1),
 # SERVERS ("rsatls rsatls_pool rsatls_pkcs11 stunnel nginx"), RATE (skip phase 1's
 # choice of R and use this one), NO_BUILD=1, RSATLS_MODE (proxy).
 set -euo pipefail
@@ -54,6 +58,7 @@ KEY_THREADS=${KEY_THREADS:-1}
 PORT_BASE=${PORT_BASE:-24200}
 SERVERS=${SERVERS:-"rsatls rsatls_pool rsatls_pkcs11 stunnel nginx"}
 OUT=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/bench-latency
+CPU_SHARES=${CPU_SHARES:-65536}
 if grep -q '^pkcs11 *=' Cargo.toml; then CARGO_FEATURES=${CARGO_FEATURES:-fast,pkcs11}; fi
 # shellcheck source=scripts/bench-lib.sh
 . scripts/bench-lib.sh
@@ -207,7 +212,8 @@ print()
 print("Machine: $(machine). Load average at start $LOAD_START, at end $LOAD_END."
       " Servers pinned to core $SERVER_CORE (rsatls: TOKIO_WORKER_THREADS=1, key pool $KEY_THREADS thread(s) on the same core;"
       " nginx: worker_processes 1; stunnel4: thread per connection), load client (one thread) and echo upstream on"
-      " core $CLIENT_CORE. Threads per server at the end: ${THREADS%; }. $ROUNDS rounds, servers taking turns;"
+      " core $CLIENT_CORE; cpu cgroups with cpu.shares $CPU_SHARES for the servers and for the client (0: none)."
+      " Threads per server at the end: ${THREADS%; }. $ROUNDS rounds, servers taking turns;"
       " median (min–max) over rounds.")
 print()
 print(f"## Maximum handshakes/s ($HS_CLIENTS clients, ${HS_SECONDS} s per cell)")

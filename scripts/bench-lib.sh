@@ -4,7 +4,8 @@
 #
 # The sourcing script sets OUT (its output directory, under target/) and may set
 # the knobs: PORT_BASE, SERVER_CORE (0), CLIENT_CORE (1), NO_BUILD=1,
-# RSATLS_MODE (proxy; serve to force the echo server), CARGO_FEATURES (fast).
+# RSATLS_MODE (proxy; serve to force the echo server), CARGO_FEATURES (fast),
+# CPU_SHARES (0: off; see below).
 # It gets: log, PIDS (killed on exit), LOAD and ON_SERVER (command prefixes
 # pinned to the client and the server core), wait_line, wait_port, ticks,
 # rss_kb, threads, CLK_TCK, record/kv for the results file ($RESULTS),
@@ -25,10 +26,28 @@ CLK_TCK=$(getconf CLK_TCK)
 mkdir -p "$OUT"
 log() { printf '%s\n' "$*" >&2; }
 
+# CPU_SHARES=N (cgroup v1 `cpu` controller, root only): the servers and the load
+# client each run in a cgroup of their own with cpu.shares N (1024 is one ordinary
+# thread's weight). On a machine shared with other work this gives each side its
+# core when it wants it, and it makes a server's share of that core independent of
+# how many threads it runs: without it, a server with a second busy thread (the key
+# pool) gets two threads' worth of a contended core where an inline server gets one.
+CPU_SHARES=${CPU_SHARES:-0}
+cgroup() { # NAME: prints the directory of a new cpu cgroup, or nothing
+  local dir=/sys/fs/cgroup/cpu/rsatls-bench-$1
+  [ "$CPU_SHARES" != 0 ] || return 0
+  if mkdir -p "$dir" 2>/dev/null && echo "$CPU_SHARES" >"$dir/cpu.shares" 2>/dev/null; then
+    echo "$dir"
+  else
+    log "cannot create cgroup $dir: CPU_SHARES ignored"
+  fi
+}
+
 PIDS=() # everything the script started
 cleanup() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ "$CPU_SHARES" = 0 ] || rmdir /sys/fs/cgroup/cpu/rsatls-bench-{client,server} 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -45,8 +64,11 @@ bench_build() {
     cp "$TARGET/release/rsatls" "$OUT/rsatls"
     cp "$TARGET/release/examples/tls_load" "$OUT/tls_load"
   fi
-  LOAD=(taskset -c "$CLIENT_CORE" "$OUT/tls_load")
-  ON_SERVER=(taskset -c "$SERVER_CORE")
+  # A process enters its cgroup (if any) before it execs, so its children are in it too.
+  printf '#!/bin/sh\n[ -z "$1" ] || echo $$ >"$1/cgroup.procs"\nshift\nexec "$@"\n' >"$OUT/in-cgroup"
+  chmod +x "$OUT/in-cgroup"
+  LOAD=("$OUT/in-cgroup" "$(cgroup client)" taskset -c "$CLIENT_CORE" "$OUT/tls_load")
+  ON_SERVER=("$OUT/in-cgroup" "$(cgroup server)" taskset -c "$SERVER_CORE")
 }
 
 wait_line() { # file pattern [pid: give up as soon as it has exited]
