@@ -195,12 +195,13 @@ fn sections(subcommand: &str) -> (&'static [&'static str], &'static [&'static st
     const KEY_LOG: &str = "KEY LOG:";
     const LOGS: &str = "LOGS:";
     const RELOAD: &str = "RELOAD:";
+    const PKCS11: &str = "PKCS#11 KEYS:";
     const EXIT: &str = "EXIT CODES:";
     match subcommand {
-        "serve" | "proxy" => (&[KEYS, KEY_LOG, LOGS, RELOAD, EXIT], &[]),
-        "tunnel" => (&[KEYS, KEY_LOG, LOGS, EXIT], &[RELOAD]),
-        "connect" => (&[KEYS, KEY_LOG, EXIT], &[LOGS, RELOAD]),
-        _ => (&[EXIT], &[KEYS, KEY_LOG, LOGS, RELOAD]),
+        "serve" | "proxy" => (&[KEYS, PKCS11, KEY_LOG, LOGS, RELOAD, EXIT], &[]),
+        "tunnel" => (&[KEYS, KEY_LOG, LOGS, EXIT], &[RELOAD, PKCS11]),
+        "connect" => (&[KEYS, KEY_LOG, EXIT], &[LOGS, RELOAD, PKCS11]),
+        _ => (&[EXIT], &[KEYS, KEY_LOG, LOGS, RELOAD, PKCS11]),
     }
 }
 
