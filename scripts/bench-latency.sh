@@ -15,7 +15,8 @@
 #  - rsatls_pool:   --private-key-ops pool --key-threads $KEY_THREADS
 #  - rsatls_pkcs11: the key in a SoftHSM2 token (--pkcs11-module, generated in the
 #                   token, not extractable; the certificate issued by a throwaway CA
-#                   for its public key), left out when the binary has no PKCS#11.
+#                   for its public key), on the pool as above (the default for
+#                   serve/proxy); left out when the binary has no PKCS#11.
 # The pool threads are pinned with the rest of the server, to its one core. The
 # servers and the client each run in a cpu cgroup with cpu.shares $CPU_SHARES (see
 # bench-lib.sh; root only, else left out and said so): on a shared machine the
@@ -23,7 +24,7 @@
 # core than the inline server gets, which is not the effect under test.
 #
 # Phase 1, maximum handshakes/s: `tls_load handshakes` with $HS_CLIENTS clients for
-#   $HS_SECONDS s against each rsatls variant, in turns, $ROUNDS rounds. R = the
+#   $HS_SECONDS s against each rsatls variant, in turns, $MAX_ROUNDS rounds. R = the
 #   median of the inline variant's rates.
 # Phase 2, latency: for each load in LOADS (percent of R; 0 = no handshakes) and each
 #   server, in turns, $ROUNDS rounds: `tls_load latency` with $CLIENTS established
@@ -38,7 +39,7 @@
 #
 # Needs what bench-proxy.sh needs (cargo, python3, taskset, stunnel4, nginx,
 # libnginx-mod-stream), plus softhsm2 and opensc (pkcs11-tool) for the PKCS#11 row.
-# Runs outside CI. Knobs: ROUNDS (3), HS_SECONDS (5), HS_CLIENTS (64), LOADS ("0 50 90"),
+# Runs outside CI. Knobs: ROUNDS (3), MAX_ROUNDS (phase 1's rounds; 5), HS_SECONDS (5), HS_CLIENTS (64), LOADS ("0 50 90"),
 # CLIENTS (64), REQUEST_RATE (50 per client), REQUEST_BYTES (64), LAT_SECONDS (10),
 # KEY_THREADS (1), CPU_SHARES (65536; 0 = no cgroups), PORT_BASE (24200), SERVER_CORE (0), CLIENT_CORE (1),
 # SERVERS ("rsatls rsatls_pool rsatls_pkcs11 stunnel nginx"), RATE (skip phase 1's
@@ -47,6 +48,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${ROUNDS:-3}
+MAX_ROUNDS=${MAX_ROUNDS:-5}
 HS_SECONDS=${HS_SECONDS:-5}
 HS_CLIENTS=${HS_CLIENTS:-64}
 LOADS=${LOADS:-"0 50 90"}
@@ -126,14 +128,14 @@ for s in $SERVERS; do
       CLIENT_PIN[$s]=$P11_PINS
       start=(start_rsatls rsatls_pkcs11 $((PORT_BASE + 5)) --cert "$OUT/pkcs11/leaf.pem"
         --pkcs11-module "$P11_MODULE" --pkcs11-key 'pkcs11:token=bench;object=tls;type=private'
-        --pkcs11-pin-file "$OUT/pkcs11/pin" "${INLINE[@]}") ;;
+        --pkcs11-pin-file "$OUT/pkcs11/pin" --private-key-ops pool --key-threads "$KEY_THREADS") ;;
     *) log "unknown server $s"; exit 2 ;;
   esac
   if "${start[@]}"; then ACTIVE+=("$s"); PIDS+=("${PID[$s]}"); fi
 done
 LABEL[rsatls]+=", key inline"
 [ -n "${PID[rsatls_pool]:-}" ] && LABEL[rsatls_pool]+=", key pool ($KEY_THREADS thread)"
-[ -n "${PID[rsatls_pkcs11]:-}" ] && LABEL[rsatls_pkcs11]+=", key in SoftHSM2"
+[ -n "${PID[rsatls_pkcs11]:-}" ] && LABEL[rsatls_pkcs11]+=", key in SoftHSM2, pool ($KEY_THREADS thread)"
 log "== servers: ${ACTIVE[*]}"
 RSATLS_ACTIVE=()
 for s in "${ACTIVE[@]}"; do case $s in rsatls*) RSATLS_ACTIVE+=("$s") ;; esac; done
@@ -142,7 +144,7 @@ load1() { cut -d' ' -f1 /proc/loadavg; }
 
 # ---- phase 1: maximum handshakes/s -------------------------------------------------------
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-for round in $(seq "$ROUNDS"); do
+for round in $(seq "$MAX_ROUNDS"); do
   for s in "${RSATLS_ACTIVE[@]}"; do
     la=$(load1)
     c0=$(ticks "${PID[$s]}")
@@ -216,7 +218,7 @@ print("Machine: $(machine). Load average at start $LOAD_START, at end $LOAD_END.
       " Threads per server at the end: ${THREADS%; }. $ROUNDS rounds, servers taking turns;"
       " median (min–max) over rounds.")
 print()
-print(f"## Maximum handshakes/s ($HS_CLIENTS clients, ${HS_SECONDS} s per cell)")
+print(f"## Maximum handshakes/s ($HS_CLIENTS clients, ${HS_SECONDS} s per cell, $MAX_ROUNDS rounds)")
 print()
 print("| server | handshakes/s | p99 ms | server CPU per handshake, ms | errors | load avg (1 min) |")
 print("|---|---:|---:|---:|---:|---:|")
