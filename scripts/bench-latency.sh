@@ -188,6 +188,14 @@ done
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 THREADS=""
 for s in "${ACTIVE[@]}"; do THREADS+="${LABEL[$s]}: $(threads "${PID[$s]}"); "; done
+# Where each rsatls server's CPU went, by thread name, over the whole run.
+PER_THREAD=""
+for s in "${RSATLS_ACTIVE[@]}"; do
+  PER_THREAD+="${LABEL[$s]}: $(for t in /proc/"${PID[$s]}"/task/*; do
+    awk -v c="$(cat "$t/comm")" -v hz="$CLK_TCK" '{printf "%s %.1f s, ", c, ($14 + $15) / hz}' "$t/stat"
+  done)"
+  PER_THREAD="${PER_THREAD%, }; "
+done
 
 # ---- report -------------------------------------------------------------------------------
 LABELS=""
@@ -215,6 +223,7 @@ print("Machine: $(machine). Load average at start $LOAD_START, at end $LOAD_END.
       " Servers pinned to core $SERVER_CORE (rsatls: TOKIO_WORKER_THREADS=1, key pool $KEY_THREADS thread(s) on the same core;"
       " nginx: worker_processes 1; stunnel4: thread per connection), load client (one thread) and echo upstream on"
       " core $CLIENT_CORE; cpu cgroups with cpu.shares $CPU_SHARES for the servers and for the client (0: none)."
+      " CPU by thread over the whole run: ${PER_THREAD%; }."
       " Threads per server at the end: ${THREADS%; }. $ROUNDS rounds, servers taking turns;"
       " median (min–max) over rounds.")
 print()
