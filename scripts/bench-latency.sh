@@ -40,7 +40,7 @@
 # Needs what bench-proxy.sh needs (cargo, python3, taskset, stunnel4, nginx,
 # libnginx-mod-stream), plus softhsm2 and opensc (pkcs11-tool) for the PKCS#11 row.
 # Runs outside CI. Knobs: ROUNDS (3), MAX_ROUNDS (phase 1's rounds; 5), HS_SECONDS (5), HS_CLIENTS (64), LOADS ("0 50 90"),
-# CLIENTS (64), REQUEST_RATE (50 per client), REQUEST_BYTES (64), LAT_SECONDS (10),
+# CLIENTS (64), REQUEST_RATE (10 per client), REQUEST_BYTES (64), LAT_SECONDS (10),
 # KEY_THREADS (1), CPU_SHARES (65536; 0 = no cgroups), PORT_BASE (24200), SERVER_CORE (0), CLIENT_CORE (1),
 # SERVERS ("rsatls rsatls_pool rsatls_pkcs11 stunnel nginx"), RATE (skip phase 1's
 # choice of R and use this one), NO_BUILD=1, RSATLS_MODE (proxy).
@@ -53,7 +53,7 @@ HS_SECONDS=${HS_SECONDS:-5}
 HS_CLIENTS=${HS_CLIENTS:-64}
 LOADS=${LOADS:-"0 50 90"}
 CLIENTS=${CLIENTS:-64}
-REQUEST_RATE=${REQUEST_RATE:-50}
+REQUEST_RATE=${REQUEST_RATE:-10}
 REQUEST_BYTES=${REQUEST_BYTES:-64}
 LAT_SECONDS=${LAT_SECONDS:-10}
 KEY_THREADS=${KEY_THREADS:-1}
