@@ -1,0 +1,570 @@
+//! The ClientKeyExchange timing test of `benches/cke_dudect.rs`, but against
+//! the whole server over loopback: does the server answer a client's last
+//! flight sooner or later when its ClientKeyExchange is invalid? Not a CI test:
+//! it takes minutes per path and its verdict depends on the machine.
+//! `formal/README.md` ("Side channels") has the results.
+//!
+//! ```text
+//! cargo bench --bench cke_loopback -- [--path inline|async] [--seconds S]
+//!     [--extra A,B,C] [--workers N]
+//! ```
+//!
+//! **Server.** The tokio adapter, `rsatls::tokio::accept`, in this process, on
+//! a multi-threaded runtime with `--workers` worker threads (default 1: the
+//! machine has 2 cores and the client needs one). In process rather than the
+//! `rsatls serve` binary because the positive controls need a server whose key
+//! is a deliberately leaky test double, which no binary can be given; the
+//! adapter is what `serve` runs on, with the same `set_nodelay`. Paths:
+//!
+//! - `inline` (default): the default configuration; the RSA operation runs
+//!   inside `poll_event` on the worker thread.
+//! - `async`: `ServerConfig::with_private_key_offload(true)`. The adapter does
+//!   not yet complete operations off its thread, so this path's server is a
+//!   small loop of this bench over the engine ([`accept_offloaded`]) that hands
+//!   each `Event::PrivateKeyOperation` to tokio's blocking pool
+//!   (`spawn_blocking`) and completes it when that returns.
+//!
+//! **Client.** One thread, blocking `std::net`. Per measurement: a new TCP
+//! connection, the ClientHello exchange, then the client's last flight
+//! (ClientKeyExchange, ChangeCipherSpec, Finished) with the ClientKeyExchange
+//! replaced by one of the arm's class (`benches/common/cke.rs`; a valid one is
+//! the client's own). Measured: wall-clock time from just before the flight is
+//! written to the first byte of the server's answer, which is one record either
+//! way (ChangeCipherSpec then Finished for a valid flight, the bad_record_mac
+//! alert for every other; the bench checks which). Wall-clock time, because
+//! the server runs on other threads.
+//!
+//! **Arms** (drawn at random per measurement, as in cke_dudect): the server
+//! under test with valid, random, wrong-length, wrong-version and bad-padding
+//! ClientKeyExchanges, each compared with valid; and **positive controls**: the
+//! same server (same path, same adapter) whose key is wrapped in
+//! [`LeakyKeyForTestingOnly`], which skips the RSA operation for the engine's
+//! stand-in input of a wrong-length ciphertext (a gross leak: |t| must exceed
+//! 10) and, after a good PKCS#1 v1.5 padding, derives the master secret `extra`
+//! times (as cke_dudect's `leaky_decrypt`, about 1.9 us each with RustCrypto),
+//! work that a bad padding skips. Compared: leaky wrong-length against leaky
+//! valid (gross), and leaky bad-padding against leaky valid with `extra` = 0
+//! and each of `--extra` (default 10, 30, 100): they show how large a
+//! difference the run resolves, under the same conditions as the path under
+//! test. Statistics: `benches/common/dudect.rs`.
+
+mod common;
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use common::cke::{CLIENT_VERSION, Class, ciphertext};
+use common::dudect;
+use rand_core::CryptoRng;
+use rsatls::bench_support::{SECRET_LEN, extended_master_secret};
+use rsatls::crypto::{CryptoError, CryptoProvider, HashAlgorithm, RsaPrivateKey};
+use rsatls::msgs::handshake::HandshakeMessage;
+use rsatls::tokio::Timeouts;
+use rsatls::{ClientConfig, ClientConnection, Error, Event, ServerAuth, ServerConfig};
+use rsatls::{ServerConnection, pki};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Measurements per batch (the arm sequence of a batch is drawn up front); the
+/// first batch is the warm-up.
+const BATCH: usize = 1000;
+/// Invalid ciphertexts per arm, used in turn.
+const POOL: usize = 64;
+/// Content types of the first record of the server's answer.
+const CHANGE_CIPHER_SPEC: u8 = 20;
+const ALERT: u8 = 21;
+
+fn main() {
+    let opts = Options::parse();
+    let provider = common::provider();
+    let key: Arc<dyn RsaPrivateKey> = Arc::from(common::private_key(2048));
+    let chain = pki::load_certificates(&common::data("rsa2048.cert.pem")).expect("certificate");
+    eprintln!(
+        "cke_loopback: path {}, provider {}, RSA-2048, wall-clock time, {} s, {} worker(s), load {}",
+        opts.path.name(),
+        provider.name(),
+        opts.seconds,
+        opts.workers,
+        load()
+    );
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.workers)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // The server under test, then one leaky server per amount of extra work.
+    let mut servers = vec![Server::start(
+        &runtime,
+        opts.path,
+        config(&provider, &chain, key.clone(), opts.path),
+    )];
+    for &extra in std::iter::once(&0).chain(&opts.extra) {
+        let leaky = Arc::new(LeakyKeyForTestingOnly {
+            inner: key.clone(),
+            provider: provider.clone(),
+            extra,
+        });
+        servers.push(Server::start(
+            &runtime,
+            opts.path,
+            config(&provider, &chain, leaky, opts.path),
+        ));
+    }
+
+    let mut arms: Vec<Arm> = [
+        Class::Valid,
+        Class::Random,
+        Class::WrongLength,
+        Class::WrongVersion,
+        Class::BadPadding,
+    ]
+    .into_iter()
+    .map(|c| Arm::new(c.name().to_string(), servers[0].addr, key.as_ref(), c))
+    .collect();
+    let leaky0 = arms.len();
+    arms.push(Arm::new(
+        "leaky valid".into(),
+        servers[1].addr,
+        key.as_ref(),
+        Class::Valid,
+    ));
+    for (i, extra) in opts.extra.iter().enumerate() {
+        arms.push(Arm::new(
+            format!("leaky valid+{extra}"),
+            servers[2 + i].addr,
+            key.as_ref(),
+            Class::Valid,
+        ));
+    }
+    let bad = arms.len();
+    arms.push(Arm::new(
+        "leaky bad-pad".into(),
+        servers[1].addr,
+        key.as_ref(),
+        Class::BadPadding,
+    ));
+    arms.push(Arm::new(
+        "leaky wrong-len".into(),
+        servers[1].addr,
+        key.as_ref(),
+        Class::WrongLength,
+    ));
+    let mut pairs = vec![(0, 1), (0, 2), (0, 3), (0, 4), (leaky0, bad + 1)];
+    pairs.extend((leaky0..bad).map(|a| (a, bad)));
+
+    let samples = measure(&arms, opts.seconds);
+    eprintln!("cke_loopback: done, load {}", load());
+    let names: Vec<&str> = arms.iter().map(|a| a.name.as_str()).collect();
+    dudect::report(&names, &samples, &pairs);
+    // What the run could have seen: a difference of 4.5 (10) standard errors of
+    // the deciding test would have reached dudect's |t| = 4.5 (10).
+    for &(a, b) in &pairs[..4] {
+        let c = dudect::compare(
+            &samples.counted[a],
+            &samples.counted[b],
+            &samples.warm_up[a],
+            &samples.warm_up[b],
+        );
+        let se = match c.best {
+            Some((dudect::Test::SecondOrder, ..)) | None => c.all.se,
+            Some((_, _, w)) => w.se,
+        };
+        println!(
+            "{} vs {}: a difference of {:.1} us would give |t| = 4.5, {:.1} us |t| = 10",
+            names[b],
+            names[a],
+            4.5 * se / 1e3,
+            10.0 * se / 1e3
+        );
+    }
+    for server in &servers {
+        assert_eq!(
+            server.failures.load(Ordering::Relaxed),
+            0,
+            "a server connection failed other than with bad_record_mac"
+        );
+    }
+    drop(runtime);
+}
+
+struct Options {
+    path: Path,
+    seconds: u64,
+    extra: Vec<usize>,
+    workers: usize,
+}
+
+impl Options {
+    fn parse() -> Self {
+        let mut opts = Options {
+            path: Path::Inline,
+            seconds: 300,
+            extra: vec![10, 30, 100],
+            workers: 1,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| -> String {
+                args.next()
+                    .unwrap_or_else(|| panic!("{name} needs a value"))
+            };
+            let number = |name: &str, v: &str| -> usize {
+                v.parse()
+                    .unwrap_or_else(|_| panic!("{name} needs a number, not {v}"))
+            };
+            match arg.as_str() {
+                "--path" => {
+                    let v = value("--path");
+                    opts.path = Path::from_name(&v)
+                        .unwrap_or_else(|| panic!("--path is inline or async, not {v}"));
+                }
+                "--seconds" => opts.seconds = number("--seconds", &value("--seconds")) as u64,
+                "--workers" => opts.workers = number("--workers", &value("--workers")),
+                "--extra" => {
+                    opts.extra = value("--extra")
+                        .split(',')
+                        .map(|v| number("--extra", v))
+                        .collect();
+                }
+                "--bench" => {}
+                other => panic!("unknown argument {other}"),
+            }
+        }
+        opts
+    }
+}
+
+/// How the server runs the ClientKeyExchange's private-key operation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// Inside `poll_event`, through the tokio adapter.
+    Inline,
+    /// Handed out and completed on tokio's blocking pool.
+    Async,
+}
+
+impl Path {
+    fn name(self) -> &'static str {
+        match self {
+            Path::Inline => "inline",
+            Path::Async => "async",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Path> {
+        [Path::Inline, Path::Async]
+            .into_iter()
+            .find(|p| p.name() == name)
+    }
+}
+
+fn config(
+    provider: &Arc<dyn CryptoProvider>,
+    chain: &[Vec<u8>],
+    key: Arc<dyn RsaPrivateKey>,
+    path: Path,
+) -> Arc<ServerConfig> {
+    let config = ServerConfig::with_private_key(provider.clone(), chain.to_vec(), key)
+        .expect("key matches the certificate");
+    Arc::new(config.with_private_key_offload(path != Path::Inline))
+}
+
+/// The load average, for the report.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// A server listening on 127.0.0.1, one task per connection.
+struct Server {
+    addr: SocketAddr,
+    /// Connections that ended other than established or with bad_record_mac.
+    failures: Arc<AtomicU64>,
+}
+
+impl Server {
+    fn start(runtime: &tokio::runtime::Runtime, path: Path, config: Arc<ServerConfig>) -> Self {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("binds");
+        let addr = listener.local_addr().expect("address");
+        let failures = Arc::new(AtomicU64::new(0));
+        let failed = failures.clone();
+        runtime.spawn(async move {
+            // Not an entropy source: the server's RNG only has to differ per
+            // connection.
+            let mut seed = 0u64;
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let _ = tcp.set_nodelay(true);
+                seed += 1;
+                let rng = common::rng(seed);
+                let config = config.clone();
+                let failed = failed.clone();
+                tokio::spawn(async move {
+                    let result = match path {
+                        Path::Inline => {
+                            rsatls::tokio::accept(config, tcp, rng, Timeouts::default())
+                                .await
+                                .map(drop)
+                                .map_err(|e| rsatls::tokio::tls_error(&e).cloned())
+                        }
+                        Path::Async => accept_offloaded(config, tcp, rng).await.map_err(Some),
+                    };
+                    if !matches!(result, Ok(()) | Err(Some(Error::BadRecordMac))) {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        Server { addr, failures }
+    }
+}
+
+/// The async path's server: a handshake over `tcp` driving the engine directly,
+/// with each private-key operation run on tokio's blocking pool. Ends when the
+/// handshake is established, fails (after its alert is sent) or the client
+/// goes away.
+async fn accept_offloaded(
+    config: Arc<ServerConfig>,
+    mut tcp: tokio::net::TcpStream,
+    rng: impl CryptoRng + Send + 'static,
+) -> Result<(), Error> {
+    let mut conn = ServerConnection::new(config, rng);
+    let mut buf = vec![0u8; 1 << 14];
+    let mut out = Vec::new();
+    loop {
+        let n = tcp
+            .read(&mut buf)
+            .await
+            .map_err(|_| Error::Internal("read"))?;
+        if n == 0 {
+            return Err(Error::Internal("client closed"));
+        }
+        let mut fed = 0;
+        let result = loop {
+            if fed == n {
+                break Ok(());
+            }
+            match conn.read_tls(&buf[fed..n]) {
+                Ok(taken) => fed += taken,
+                Err(e) => break Err(e),
+            }
+            if let Err(e) = drain_offloaded(&mut conn).await {
+                break Err(e);
+            }
+        };
+        out.clear();
+        conn.write_tls_into(&mut out);
+        tcp.write_all(&out)
+            .await
+            .map_err(|_| Error::Internal("write"))?;
+        match result {
+            Err(e) => return Err(e),
+            Ok(()) if conn.is_established() => return Ok(()),
+            Ok(()) => {}
+        }
+    }
+}
+
+async fn drain_offloaded(conn: &mut ServerConnection) -> Result<(), Error> {
+    while let Some(event) = conn.poll_event()? {
+        if let Event::PrivateKeyOperation(op) = event {
+            let result = tokio::task::spawn_blocking(move || op.run())
+                .await
+                .expect("the operation does not panic");
+            conn.complete_private_key_operation(result)?;
+        }
+    }
+    Ok(())
+}
+
+/// TEST DOUBLE, deliberately leaky; never use this shape in the crate. Wraps a
+/// key: the engine's stand-in for a wrong-length ciphertext (the representative
+/// 2) fails at once without the RSA operation, and after the RSA operation a
+/// textbook check of the PKCS#1 v1.5 padding decides whether to do `extra`
+/// master-secret derivations, which a bad padding skips.
+struct LeakyKeyForTestingOnly {
+    inner: Arc<dyn RsaPrivateKey>,
+    provider: Arc<dyn CryptoProvider>,
+    extra: usize,
+}
+
+impl RsaPrivateKey for LeakyKeyForTestingOnly {
+    fn modulus_len(&self) -> usize {
+        self.inner.modulus_len()
+    }
+
+    fn modulus_bits(&self) -> usize {
+        self.inner.modulus_bits()
+    }
+
+    fn public_modulus(&self) -> Vec<u8> {
+        self.inner.public_modulus()
+    }
+
+    fn public_exponent(&self) -> Vec<u8> {
+        self.inner.public_exponent()
+    }
+
+    fn raw_decrypt(
+        &self,
+        ciphertext: &[u8],
+        out: &mut [u8],
+        rng: &mut dyn CryptoRng,
+    ) -> Result<(), CryptoError> {
+        if let Some((&2, zeros)) = ciphertext.split_last()
+            && zeros.iter().all(|&b| b == 0)
+        {
+            return Err(CryptoError);
+        }
+        self.inner.raw_decrypt(ciphertext, out, rng)?;
+        if let Some(premaster) = textbook_unpad(out) {
+            for _ in 0..self.extra {
+                let master = extended_master_secret(
+                    self.provider.as_ref(),
+                    HashAlgorithm::Sha256,
+                    &premaster,
+                    &[0x11; 32],
+                );
+                black_box(&*master);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// PKCS#1 v1.5 unpadding that returns at the first bad byte (as code before the
+/// Bleichenbacher countermeasures did).
+fn textbook_unpad(em: &[u8]) -> Option<[u8; SECRET_LEN]> {
+    if em.first() != Some(&0) || em.get(1) != Some(&2) {
+        return None;
+    }
+    let sep = 2 + em.get(2..)?.iter().position(|&b| b == 0)?;
+    let body = em.get(sep + 1..)?;
+    if body.len() != SECRET_LEN || body[..2] != CLIENT_VERSION {
+        return None;
+    }
+    body.try_into().ok()
+}
+
+/// One arm: a server and a class of ClientKeyExchange (for invalid classes, a
+/// pool of ciphertexts used in turn).
+struct Arm {
+    name: String,
+    addr: SocketAddr,
+    class: Class,
+    inputs: Vec<Vec<u8>>,
+}
+
+impl Arm {
+    fn new(name: String, addr: SocketAddr, key: &dyn RsaPrivateKey, class: Class) -> Self {
+        let mut rng = common::rng(0x100b + class as u64);
+        let inputs = match class {
+            Class::Valid => Vec::new(),
+            _ => (0..POOL)
+                .map(|_| ciphertext(key, class, &mut rng).0)
+                .collect(),
+        };
+        Arm {
+            name,
+            addr,
+            class,
+            inputs,
+        }
+    }
+}
+
+fn measure(arms: &[Arm], seconds: u64) -> dudect::Samples {
+    let client_config = Arc::new(ClientConfig::new(
+        common::provider(),
+        ServerAuth::DangerousAcceptAnyKeyForTestingOnly,
+    ));
+    let mut order_rng = common::rng(2);
+    let mut next = vec![0usize; arms.len()];
+    let mut seed = 1u64 << 32;
+    dudect::measure(arms.len(), BATCH, seconds, &mut order_rng, |i| {
+        let arm = &arms[i];
+        let replacement = arm.inputs.get(next[i]);
+        if !arm.inputs.is_empty() {
+            next[i] = (next[i] + 1) % arm.inputs.len();
+        }
+        seed += 1;
+        let (nanos, first) = one(&client_config, seed, arm.addr, replacement);
+        let expected = match arm.class {
+            Class::Valid => CHANGE_CIPHER_SPEC,
+            _ => ALERT,
+        };
+        assert_eq!(first, expected, "{}: the server's answer", arm.name);
+        nanos
+    })
+}
+
+/// One connection: the time from writing the last flight (its
+/// ClientKeyExchange replaced by `replacement`, if any) to the first byte of
+/// the answer, in ns, and that byte.
+fn one(
+    config: &Arc<ClientConfig>,
+    seed: u64,
+    addr: SocketAddr,
+    replacement: Option<&Vec<u8>>,
+) -> (f64, u8) {
+    let mut tcp = TcpStream::connect(addr).expect("connects");
+    tcp.set_nodelay(true).expect("nodelay");
+    let mut client = ClientConnection::new(config.clone(), Some("localhost"), common::rng(seed))
+        .expect("client starts");
+    let mut wire = Vec::new();
+    client.write_tls_into(&mut wire);
+    tcp.write_all(&wire).expect("writes ClientHello");
+    let mut buf = vec![0u8; 1 << 14];
+    while !client.wants_write() {
+        let n = tcp.read(&mut buf).expect("reads");
+        assert!(n > 0, "the server closed during the hello exchange");
+        common::feed(&mut client, &buf[..n]).expect("server flight");
+    }
+    wire.clear();
+    client.write_tls_into(&mut wire);
+    let mut records = split_records(&wire);
+    assert_eq!(
+        records.len(),
+        3,
+        "ClientKeyExchange, ChangeCipherSpec, Finished"
+    );
+    if let Some(ct) = replacement {
+        records[0] = handshake_record(&HandshakeMessage::ClientKeyExchange(ct.clone()));
+    }
+    let flight = records.concat();
+    let mut first = [0u8; 1];
+    let start = Instant::now();
+    tcp.write_all(&flight).expect("writes the last flight");
+    tcp.read_exact(&mut first).expect("an answer");
+    let elapsed = start.elapsed();
+    (elapsed.as_nanos() as f64, first[0])
+}
+
+/// Splits a flight into whole records (header included).
+fn split_records(flight: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = flight;
+    while let Some(header) = rest.get(..5) {
+        let len = 5 + usize::from(u16::from_be_bytes([header[3], header[4]]));
+        out.push(rest[..len].to_vec());
+        rest = &rest[len..];
+    }
+    out
+}
+
+fn handshake_record(msg: &HandshakeMessage) -> Vec<u8> {
+    let body = msg.to_bytes();
+    let mut rec = vec![22, 3, 3];
+    rec.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    rec.extend_from_slice(&body);
+    rec
+}
