@@ -35,8 +35,14 @@
 //! the server runs on other threads.
 //!
 //! **Arms** (drawn at random per measurement, as in cke_dudect): the server
-//! under test with valid, random, wrong-length, wrong-version and bad-padding
-//! ClientKeyExchanges, each compared with valid; and **positive controls**: the
+//! under test with random, wrong-length, wrong-version and bad-padding
+//! ClientKeyExchanges, each compared with two references: a valid flight
+//! (answered with its Finished, after the server has also built that), and a
+//! valid ClientKeyExchange followed by a tampered Finished, which the server
+//! answers with the same alert after the same work as an invalid one. The
+//! second is what a padding oracle would need to tell apart: an attacker never
+//! knows the premaster, so never sends a correct Finished. And **positive
+//! controls**: the
 //! same server (same path, same adapter) whose key is wrapped in
 //! [`LeakyKeyForTestingOnly`], which skips the RSA operation for the engine's
 //! stand-in input of a wrong-length ciphertext (a gross leak: |t| must exceed
@@ -115,23 +121,39 @@ fn main() {
         ));
     }
 
-    let mut arms: Vec<Arm> = [
-        Class::Valid,
+    // The server under test: a valid flight, a valid ClientKeyExchange with a
+    // tampered Finished (answered with the same alert as the invalid classes,
+    // after the same work: the reference a padding oracle would need), and the
+    // invalid classes.
+    let under_test = servers[0].addr;
+    let mut arms = vec![
+        Arm::new("valid", under_test, key.as_ref(), Class::Valid),
+        Arm::new(
+            "valid, bad Finished",
+            under_test,
+            key.as_ref(),
+            Class::Valid,
+        )
+        .tampered(),
+    ];
+    let invalid = [
         Class::Random,
         Class::WrongLength,
         Class::WrongVersion,
         Class::BadPadding,
-    ]
-    .into_iter()
-    .map(|c| Arm::new(c.name().to_string(), servers[0].addr, key.as_ref(), c))
-    .collect();
+    ];
+    arms.extend(
+        invalid
+            .into_iter()
+            .map(|c| Arm::new(c.name(), under_test, key.as_ref(), c)),
+    );
+    let mut pairs: Vec<(usize, usize)> = (2..arms.len()).map(|b| (0, b)).collect();
+    pairs.extend((2..arms.len()).map(|b| (1, b)));
+    let tested = pairs.len();
+    // The positive controls.
     let leaky0 = arms.len();
-    arms.push(Arm::new(
-        "leaky valid".into(),
-        servers[1].addr,
-        key.as_ref(),
-        Class::Valid,
-    ));
+    let leaky = servers[1].addr;
+    arms.push(Arm::new("leaky valid", leaky, key.as_ref(), Class::Valid));
     for (i, extra) in opts.extra.iter().enumerate() {
         arms.push(Arm::new(
             format!("leaky valid+{extra}"),
@@ -142,18 +164,18 @@ fn main() {
     }
     let bad = arms.len();
     arms.push(Arm::new(
-        "leaky bad-pad".into(),
-        servers[1].addr,
+        "leaky bad-pad",
+        leaky,
         key.as_ref(),
         Class::BadPadding,
     ));
     arms.push(Arm::new(
-        "leaky wrong-len".into(),
-        servers[1].addr,
+        "leaky wrong-len",
+        leaky,
         key.as_ref(),
         Class::WrongLength,
     ));
-    let mut pairs = vec![(0, 1), (0, 2), (0, 3), (0, 4), (leaky0, bad + 1)];
+    pairs.push((leaky0, bad + 1));
     pairs.extend((leaky0..bad).map(|a| (a, bad)));
 
     eprintln!(
@@ -166,7 +188,7 @@ fn main() {
     dudect::report(&names, &samples, &pairs);
     // What the run could have seen: a difference of 4.5 (10) standard errors of
     // the deciding test would have reached dudect's |t| = 4.5 (10).
-    for &(a, b) in &pairs[..4] {
+    for &(a, b) in &pairs[..tested] {
         let c = dudect::compare(
             &samples.counted[a],
             &samples.counted[b],
@@ -489,10 +511,17 @@ struct Arm {
     addr: SocketAddr,
     class: Class,
     inputs: Vec<Vec<u8>>,
+    /// The Finished record's last byte flipped.
+    tamper: bool,
 }
 
 impl Arm {
-    fn new(name: String, addr: SocketAddr, key: &dyn RsaPrivateKey, class: Class) -> Self {
+    fn new(
+        name: impl Into<String>,
+        addr: SocketAddr,
+        key: &dyn RsaPrivateKey,
+        class: Class,
+    ) -> Self {
         let mut rng = common::rng(0x100b + class as u64);
         let inputs = match class {
             Class::Valid => Vec::new(),
@@ -501,10 +530,26 @@ impl Arm {
                 .collect(),
         };
         Arm {
-            name,
+            name: name.into(),
             addr,
             class,
             inputs,
+            tamper: false,
+        }
+    }
+
+    fn tampered(self) -> Self {
+        Arm {
+            tamper: true,
+            ..self
+        }
+    }
+
+    /// The content type the server's answer must start with.
+    fn answer(&self) -> u8 {
+        match (self.class, self.tamper) {
+            (Class::Valid, false) => CHANGE_CIPHER_SPEC,
+            _ => ALERT,
         }
     }
 }
@@ -524,24 +569,22 @@ fn measure(arms: &[Arm], seconds: u64) -> dudect::Samples {
             next[i] = (next[i] + 1) % arm.inputs.len();
         }
         seed += 1;
-        let (nanos, first) = one(&client_config, seed, arm.addr, replacement);
-        let expected = match arm.class {
-            Class::Valid => CHANGE_CIPHER_SPEC,
-            _ => ALERT,
-        };
-        assert_eq!(first, expected, "{}: the server's answer", arm.name);
+        let (nanos, first) = one(&client_config, seed, arm.addr, replacement, arm.tamper);
+        assert_eq!(first, arm.answer(), "{}: the server's answer", arm.name);
         nanos
     })
 }
 
 /// One connection: the time from writing the last flight (its
-/// ClientKeyExchange replaced by `replacement`, if any) to the first byte of
-/// the answer, in ns, and that byte.
+/// ClientKeyExchange replaced by `replacement`, if any, and its Finished
+/// tampered with if `tamper`) to the first byte of the answer, in ns, and that
+/// byte.
 fn one(
     config: &Arc<ClientConfig>,
     seed: u64,
     addr: SocketAddr,
     replacement: Option<&Vec<u8>>,
+    tamper: bool,
 ) -> (f64, u8) {
     let mut tcp = TcpStream::connect(addr).expect("connects");
     tcp.set_nodelay(true).expect("nodelay");
@@ -566,6 +609,9 @@ fn one(
     );
     if let Some(ct) = replacement {
         records[0] = handshake_record(&HandshakeMessage::ClientKeyExchange(ct.clone()));
+    }
+    if tamper && let Some(last) = records[2].last_mut() {
+        *last ^= 1;
     }
     let flight = records.concat();
     let mut first = [0u8; 1];
