@@ -130,6 +130,13 @@ fn manual(subcommand: &str) -> &'static [&'static str] {
             "A request head over 16 KiB gets 431",
             "wait in the kernel's accept queue",
             "SIGTERM or SIGINT: close_notify to every client, then exit 0",
+            "--private-key-ops <WHERE>",
+            "[default: pool]",
+            "inline: On the thread serving the connection",
+            "--key-threads <N>",
+            "[default: one per core]",
+            "rsatls-key-0, rsatls-key-1",
+            "one entry per connection at most",
         ],
         "proxy" => &[
             "Usage: rsatls proxy",
@@ -138,6 +145,8 @@ fn manual(subcommand: &str) -> &'static [&'static str] {
             "--cert <FILE>",
             "--client-ca <FILE>",
             "--keylog <FILE>",
+            "--private-key-ops <WHERE>",
+            "--key-threads <N>",
         ],
         "tunnel" => &[
             "Usage: rsatls tunnel",
@@ -193,14 +202,15 @@ fn manual(subcommand: &str) -> &'static [&'static str] {
 fn sections(subcommand: &str) -> (&'static [&'static str], &'static [&'static str]) {
     const KEYS: &str = "KEYS AND CERTIFICATES:";
     const KEY_LOG: &str = "KEY LOG:";
+    const KEY_OPS: &str = "PRIVATE KEY OPERATIONS:";
     const LOGS: &str = "LOGS:";
     const RELOAD: &str = "RELOAD:";
     const EXIT: &str = "EXIT CODES:";
     match subcommand {
-        "serve" | "proxy" => (&[KEYS, KEY_LOG, LOGS, RELOAD, EXIT], &[]),
-        "tunnel" => (&[KEYS, KEY_LOG, LOGS, EXIT], &[RELOAD]),
-        "connect" => (&[KEYS, KEY_LOG, EXIT], &[LOGS, RELOAD]),
-        _ => (&[EXIT], &[KEYS, KEY_LOG, LOGS, RELOAD]),
+        "serve" | "proxy" => (&[KEYS, KEY_OPS, KEY_LOG, LOGS, RELOAD, EXIT], &[]),
+        "tunnel" => (&[KEYS, KEY_LOG, LOGS, EXIT], &[RELOAD, KEY_OPS]),
+        "connect" => (&[KEYS, KEY_LOG, EXIT], &[LOGS, RELOAD, KEY_OPS]),
+        _ => (&[EXIT], &[KEYS, KEY_LOG, LOGS, RELOAD, KEY_OPS]),
     }
 }
 
@@ -434,6 +444,20 @@ fn usage_errors_show_the_usage_of_their_subcommand() {
             "a whole number from 1 to 31536000",
         ),
         (
+            &["serve", "--key-threads", "0"],
+            "invalid value '0' for '--key-threads <N>': a whole number from 1 to 1024",
+        ),
+        (
+            &[
+                "proxy",
+                "--upstream",
+                "127.0.0.1:1",
+                "--private-key-ops",
+                "elsewhere",
+            ],
+            "[possible values: pool, inline]",
+        ),
+        (
             &[
                 "connect",
                 "127.0.0.1:1",
@@ -457,6 +481,10 @@ fn usage_errors_show_the_usage_of_their_subcommand() {
         (
             &["serve", "--key-pass", "secret"],
             "not taken on the command line",
+        ),
+        (
+            &["serve", "--private-key-ops", "inline", "--key-threads", "2"],
+            "--key-threads is for --private-key-ops pool, not inline",
         ),
         (
             &["connect", "x:notaport", "--pin", &pin],

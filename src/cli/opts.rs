@@ -229,8 +229,28 @@ pub(crate) struct ServerOpts {
     /// Idle: no byte moved to or from the client, either way, for SECS.
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = seconds)]
     pub(crate) idle_timeout: u64,
+    /// Where each handshake's RSA private-key operation runs.
+    ///
+    /// pool: on threads of their own (--key-threads), so that the operation,
+    /// the whole cost of a handshake, never holds up the other connections;
+    /// inline: on the thread serving the connection. See PRIVATE KEY
+    /// OPERATIONS below.
+    #[arg(long, value_name = "WHERE", default_value = "pool")]
+    pub(crate) private_key_ops: PrivateKeyOps,
+    /// Threads for --private-key-ops pool [default: one per core].
+    #[arg(long, value_name = "N", value_parser = key_threads)]
+    pub(crate) key_threads: Option<usize>,
     #[command(flatten)]
     pub(crate) log: LogOpts,
+}
+
+/// `--private-key-ops pool|inline`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PrivateKeyOps {
+    /// On a pool of threads of their own (the default).
+    Pool,
+    /// On the thread serving the connection.
+    Inline,
 }
 
 /// `--client-auth required|optional`.
@@ -368,6 +388,12 @@ pub(crate) fn seconds(text: &str) -> Result<u64, String> {
     whole_number(text, MAX_SECS)
 }
 
+/// `--key-threads`: 1 to [`rsatls::tokio::MAX_KEY_THREADS`].
+pub(crate) fn key_threads(text: &str) -> Result<usize, String> {
+    let max = rsatls::tokio::MAX_KEY_THREADS;
+    whole_number(text, max as u64).map(|n| n as usize)
+}
+
 /// A connection count option's value: 1 to [`MAX_CONNECTIONS`].
 pub(crate) fn connections(text: &str) -> Result<u64, String> {
     whole_number(text, MAX_CONNECTIONS)
@@ -465,6 +491,11 @@ mod tests {
         }
         assert!(seconds(&(MAX_SECS + 1).to_string()).is_err());
         assert!(connections(&(MAX_CONNECTIONS + 1).to_string()).is_err());
+        assert_eq!(key_threads("1"), Ok(1));
+        assert_eq!(key_threads("1024"), Ok(1024));
+        for bad in ["0", "1025", "-1", "", "two", "18446744073709551616"] {
+            assert!(key_threads(bad).is_err(), "{bad:?}");
+        }
     }
 
     /// Every subcommand's long help ends with the manual's sections for it,

@@ -12,13 +12,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rsatls::crypto::CryptoProvider;
-use rsatls::tokio::{Timeouts, TlsStream};
+use rsatls::tokio::{KeyPool, Timeouts, TlsStream};
 use rsatls::{ClientAuthMode, KeyLog, Server, ServerConfig};
 use tokio::net::TcpStream;
 
 use super::certgen::{self, SanEntry};
 use super::log::{ConnectionLog, End};
-use super::opts::{ClientAuthArg, ServerOpts};
+use super::opts::{ClientAuthArg, PrivateKeyOps, ServerOpts};
 use super::server::{Reload, Stop};
 use super::{Failure, keyfiles, os_rng};
 
@@ -40,6 +40,11 @@ impl ConfigSource {
         if opts.cert.len() != opts.key.len() {
             return Err(Failure::Usage(
                 "--cert and --key go together: one --key per --cert".into(),
+            ));
+        }
+        if opts.private_key_ops == PrivateKeyOps::Inline && opts.key_threads.is_some() {
+            return Err(Failure::Usage(
+                "--key-threads is for --private-key-ops pool, not inline".into(),
             ));
         }
         // Checked now so that a refused --key-pass is a usage error before
@@ -70,6 +75,20 @@ impl ConfigSource {
     /// `--max-connections`.
     pub(crate) fn max_connections(&self) -> usize {
         usize::try_from(self.opts.max_connections).unwrap_or(usize::MAX)
+    }
+
+    /// The pool of `--private-key-ops pool` (the default), with
+    /// `--key-threads` threads or one per core; `None` for inline.
+    pub(crate) fn key_pool(&self) -> Result<Option<KeyPool>, Failure> {
+        if self.opts.private_key_ops == PrivateKeyOps::Inline {
+            return Ok(None);
+        }
+        let pool = match self.opts.key_threads {
+            Some(n) => KeyPool::new(n),
+            None => KeyPool::per_core(),
+        };
+        pool.map(Some)
+            .map_err(|e| Failure::Runtime(format!("private-key threads: {e}")))
     }
 
     /// Whether a reload has files to re-read (else the key is ephemeral).
@@ -107,6 +126,8 @@ impl ConfigSource {
             None => ephemeral_config(self.provider.clone())?,
         };
         config = config.with_allow_no_ems(opts.allow_no_ems);
+        // The RSA operation leaves the engine for the pool (`key_pool`).
+        config = config.with_private_key_offload(opts.private_key_ops == PrivateKeyOps::Pool);
         if !self.alpn.is_empty() {
             let alpn: Vec<&[u8]> = self.alpn.iter().map(Vec::as_slice).collect();
             config = config
@@ -144,6 +165,8 @@ pub(crate) struct TlsServer {
     /// out of order and leave the older files' configuration in place.
     reloading: Mutex<()>,
     timeouts: Timeouts,
+    /// Where the private-key operations run (`None`: inline).
+    key_pool: Option<KeyPool>,
 }
 
 impl TlsServer {
@@ -153,6 +176,7 @@ impl TlsServer {
         let config = Arc::new(source.build()?);
         Ok(Arc::new(Self {
             timeouts: source.timeouts(),
+            key_pool: source.key_pool()?,
             source,
             current: RwLock::new(config),
             reloading: Mutex::new(()),
@@ -234,8 +258,18 @@ impl TlsServer {
             }
         };
         let started = Instant::now();
+        let handshake = async {
+            let (config, timeouts) = (self.config(), self.timeouts);
+            match &self.key_pool {
+                Some(pool) => {
+                    rsatls::tokio::accept_with_key_pool(config, sock, rng, timeouts, pool.clone())
+                        .await
+                }
+                None => rsatls::tokio::accept(config, sock, rng, timeouts).await,
+            }
+        };
         let accepted = tokio::select! {
-            tls = rsatls::tokio::accept(self.config(), sock, rng, self.timeouts) => tls,
+            tls = handshake => tls,
             // Stopping: a handshake in progress is dropped.
             () = stop.stopped() => {
                 log.ended(End::Shutdown, None);

@@ -25,7 +25,11 @@
 //!   read (and dropped) what the peer still sent, for up to 1 s and 256 KiB, so
 //!   that closing the socket does not reset the connection before the peer has
 //!   read the alert (this uses `tokio::time`, so it too needs the time driver);
-//! - [`pump`] copies both ways between a stream and any reader/writer pair.
+//! - [`pump`] copies both ways between a stream and any reader/writer pair;
+//! - a server whose configuration offloads the private-key operation
+//!   ([`ServerConfig::with_private_key_offload`]) runs it on a [`KeyPool`]'s
+//!   threads, never on the runtime's: the task waits for the answer (woken by
+//!   it) while the runtime's other connections keep moving.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -62,10 +66,12 @@ use crate::config::{ClientConfig, ServerConfig};
 use crate::conn::{Client, ClientConnection, Server, ServerConnection};
 use crate::stream::to_io;
 
+mod key_pool;
 mod pump;
 mod stream;
 
 pub use crate::stream::tls_error;
+pub use key_pool::{KeyPool, MAX_KEY_THREADS};
 pub use pump::pump;
 pub use stream::TlsStream;
 
@@ -130,6 +136,10 @@ where
 /// adapter reads the clock here and passes it to [`ServerConnection::new_at`],
 /// which validates client certificate chains at it (mutual TLS, see
 /// [`ServerConfig::with_client_auth`]).
+///
+/// With [`ServerConfig::with_private_key_offload`], the private-key operation
+/// runs on [`KeyPool::shared`] (see [`accept_with_key_pool`] to choose the
+/// pool), never on the runtime's threads; without it, inline.
 pub async fn accept<IO>(
     config: Arc<ServerConfig>,
     io: IO,
@@ -139,9 +149,40 @@ pub async fn accept<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
+    accept_on(config, io, rng, timeouts, None).await
+}
+
+/// [`accept`], with the private-key operation (of a configuration that
+/// offloads it) on `pool`.
+pub async fn accept_with_key_pool<IO>(
+    config: Arc<ServerConfig>,
+    io: IO,
+    rng: impl CryptoRng + Send + 'static,
+    timeouts: Timeouts,
+    pool: KeyPool,
+) -> io::Result<TlsStream<Server, IO>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    accept_on(config, io, rng, timeouts, Some(pool)).await
+}
+
+async fn accept_on<IO>(
+    config: Arc<ServerConfig>,
+    io: IO,
+    rng: impl CryptoRng + Send + 'static,
+    timeouts: Timeouts,
+    pool: Option<KeyPool>,
+) -> io::Result<TlsStream<Server, IO>>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
     let now = crate::UnixTime::now();
     let conn = ServerConnection::new_at(config, now, rng);
     let mut tls = TlsStream::new(conn, io, timeouts);
+    if let Some(pool) = pool {
+        tls = tls.with_key_pool(pool);
+    }
     tls.handshake().await?;
     Ok(tls)
 }

@@ -9,7 +9,9 @@ use ::tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use ::tokio::time::{Instant, Sleep};
 
 use super::Timeouts;
+use super::key_pool::{KeyPool, KeyResult};
 use crate::conn::{Connection, Event, HandshakeInfo, Role};
+use crate::crypto::CryptoError;
 use crate::error::Error;
 use crate::record::MAX_RECORD_LEN;
 use crate::stream::to_io;
@@ -50,6 +52,10 @@ pub struct TlsStream<R: Role, IO> {
     write_timer: Option<Pin<Box<Sleep>>>,
     /// After a fatal alert: the lingering close in progress (see [`Linger`]).
     linger: Option<Linger>,
+    /// Where private-key operations run ([`KeyPool::shared`] if none is given).
+    key_pool: Option<KeyPool>,
+    /// The answer to the private-key operation that is out, if one is.
+    key_op: Option<::tokio::sync::oneshot::Receiver<KeyResult>>,
 }
 
 /// How long, and how many bytes, a stream that sent a fatal alert keeps reading
@@ -127,7 +133,18 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             read_timer: None,
             write_timer: None,
             linger: None,
+            key_pool: None,
+            key_op: None,
         }
+    }
+
+    /// Runs this stream's private-key operations on `pool` (see [`KeyPool`]);
+    /// without it they go to [`KeyPool::shared`]. Only a server whose
+    /// configuration offloads them has any
+    /// ([`ServerConfig::with_private_key_offload`](crate::ServerConfig::with_private_key_offload)).
+    pub fn with_key_pool(mut self, pool: KeyPool) -> Self {
+        self.key_pool = Some(pool);
+        self
     }
 
     /// Bytes of buffer capacity the stream and its connection hold now: what
@@ -207,6 +224,9 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
         let Some(err) = self.conn.error().cloned() else {
             return Poll::Ready(Ok(()));
         };
+        // Nobody waits for the answer any more: the pool skips the operation
+        // if it has not started.
+        self.key_op = None;
         if self.poll_flush_tls(cx).is_pending() {
             return Poll::Pending;
         }
@@ -277,7 +297,28 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
 
     /// Reads from the transport (unless unprocessed bytes remain) and feeds the
     /// engine. A transport EOF is clean only after the peer's close_notify.
+    ///
+    /// While a private-key operation is out, its answer is awaited (this task
+    /// is woken when it comes) and the transport is still read, so that a
+    /// client that goes away is noticed, but only while the engine takes the
+    /// bytes: it holds at most one record, and `rbuf` the rest of one read.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(answer) = self.key_op.as_mut() {
+            if let Poll::Ready(answer) = Pin::new(answer).poll(cx) {
+                self.key_op = None;
+                // A pool thread gone without answering: a failed operation.
+                let result = answer.unwrap_or(Err(CryptoError));
+                let fed = self
+                    .conn
+                    .complete_private_key_operation(result)
+                    .and_then(|()| self.feed());
+                return Poll::Ready(self.fed(fed));
+            }
+            if self.rpos < self.rend {
+                // The engine is full: nothing more is read until the answer.
+                return Poll::Pending;
+            }
+        }
         if self.rpos == self.rend {
             let mut buf = ReadBuf::new(self.rbuf.get());
             let read = Pin::new(&mut self.io).poll_read(cx, &mut buf);
@@ -309,38 +350,64 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             (self.rpos, self.rend) = (0, n);
             self.touch();
         }
-        match self.feed() {
+        let fed = self.feed();
+        Poll::Ready(self.fed(fed))
+    }
+
+    /// The outcome of feeding the engine, for [`poll_fill`](Self::poll_fill).
+    fn fed(&self, fed: Result<(), Error>) -> io::Result<()> {
+        match fed {
             // A protocol error is sticky in the engine: `poll_failed` reports it
             // after its alert is sent.
-            Err(_) if self.conn.error().is_some() => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(to_io(e))),
-            Ok(()) => Poll::Ready(Ok(())),
+            Err(_) if self.conn.error().is_some() => Ok(()),
+            Err(e) => Err(to_io(e)),
+            Ok(()) => Ok(()),
         }
     }
 
-    /// Hands the unprocessed transport bytes to the engine and collects its events.
+    /// Collects the engine's events, then hands it the unprocessed transport
+    /// bytes, collecting events after each piece.
     fn feed(&mut self) -> Result<(), Error> {
+        self.drain_events()?;
         while self.rpos < self.rend {
             let taken = self.conn.read_tls(&self.rbuf.get()[self.rpos..self.rend])?;
             self.rpos += taken;
-            if self.plain_pos == self.plain.len() {
-                self.plain.clear();
-                self.plain_pos = 0;
-            }
-            while let Some(event) = self.conn.poll_event()? {
-                match event {
-                    Event::ApplicationData(data) => self.plain.extend_from_slice(data),
-                    Event::PeerClosed => self.peer_closed = true,
-                    // Inline for now, on the reactor's thread.
-                    Event::PrivateKeyOperation(op) => {
-                        self.conn.complete_private_key_operation(op.run())?;
-                    }
-                    _ => {}
-                }
-            }
+            self.drain_events()?;
             if taken == 0 && self.rpos < self.rend {
+                if self.key_op.is_some() {
+                    // Held: the engine decides nothing until the answer.
+                    break;
+                }
                 // The engine takes input whenever its events are drained.
                 return Err(Error::Internal("engine refused input"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the engine's events until it needs more input. A private-key
+    /// operation goes to the pool; [`poll_fill`](Self::poll_fill) awaits it.
+    fn drain_events(&mut self) -> Result<(), Error> {
+        if self.plain_pos == self.plain.len() {
+            self.plain.clear();
+            self.plain_pos = 0;
+        }
+        while let Some(event) = self.conn.poll_event()? {
+            match event {
+                Event::ApplicationData(data) => self.plain.extend_from_slice(data),
+                Event::PeerClosed => self.peer_closed = true,
+                Event::PrivateKeyOperation(op) => {
+                    let pool = match self.key_pool.as_ref() {
+                        Some(pool) => pool,
+                        None => {
+                            let shared = KeyPool::shared()
+                                .map_err(|_| Error::Internal("no private-key thread started"))?;
+                            self.key_pool.insert(shared)
+                        }
+                    };
+                    self.key_op = Some(pool.submit(op));
+                }
+                _ => {}
             }
         }
         Ok(())

@@ -115,6 +115,18 @@ RELOAD:
     reload that fails keeps the current ones and logs why. Without --cert, the
     ephemeral key is kept.";
 
+/// `--private-key-ops`: for the servers.
+const KEY_OPS: &str = "\
+PRIVATE KEY OPERATIONS:
+    The RSA private-key operation is the whole cost of a handshake. With
+    --private-key-ops pool (the default) it runs on threads of its own,
+    rsatls-key-0, rsatls-key-1, ... (--key-threads N, default one per core):
+    the threads that move the connections' bytes never run it, so a burst of
+    handshakes does not hold up the established connections. Handshakes
+    beyond the threads wait in a queue, one entry per connection at most
+    (--max-connections bounds it). --private-key-ops inline runs it on the
+    thread serving the connection, as a server without the pool would.";
+
 /// The exit codes: the same for every subcommand.
 pub(crate) const EXIT_CODES: &str = "\
 EXIT CODES:
@@ -130,7 +142,7 @@ EXIT CODES:
 /// The shared sections `rsatls SUB --help` ends with, by subcommand.
 pub(crate) fn sections(subcommand: &str) -> &'static [&'static str] {
     match subcommand {
-        "serve" | "proxy" => &[KEYS, KEY_LOG, LOGS, RELOAD, EXIT_CODES],
+        "serve" | "proxy" => &[KEYS, KEY_OPS, KEY_LOG, LOGS, RELOAD, EXIT_CODES],
         "tunnel" => &[KEYS, KEY_LOG, LOGS, EXIT_CODES],
         "connect" => &[KEYS, KEY_LOG, EXIT_CODES],
         _ => &[EXIT_CODES],
@@ -146,7 +158,8 @@ mod tests {
     #[test]
     fn lines_fit_in_80_columns() {
         for text in [
-            TOP_AFTER, DEMO, SERVE, CONNECT, KEYGEN, KEYS, KEY_LOG, LOGS, RELOAD, EXIT_CODES,
+            TOP_AFTER, DEMO, SERVE, CONNECT, KEYGEN, KEYS, KEY_OPS, KEY_LOG, LOGS, RELOAD,
+            EXIT_CODES,
         ] {
             for line in text.lines() {
                 assert!(line.chars().count() <= 80, "{line:?}");
