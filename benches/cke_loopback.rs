@@ -18,11 +18,10 @@
 //!
 //! - `inline` (default): the default configuration; the RSA operation runs
 //!   inside `poll_event` on the worker thread.
-//! - `async`: `ServerConfig::with_private_key_offload(true)`. The adapter does
-//!   not yet complete operations off its thread, so this path's server is a
-//!   small loop of this bench over the engine ([`accept_offloaded`]) that hands
-//!   each `Event::PrivateKeyOperation` to tokio's blocking pool
-//!   (`spawn_blocking`) and completes it when that returns.
+//! - `async`: `ServerConfig::with_private_key_offload(true)`, accepted with
+//!   `rsatls::tokio::accept_with_key_pool` on a `KeyPool` of one thread per
+//!   core (what `rsatls serve` does by default): the operation runs on the
+//!   pool's threads, the worker only moves bytes.
 //!
 //! **Client.** One thread, blocking `std::net`. Per measurement: a new TCP
 //! connection, the ClientHello exchange, then the client's last flight
@@ -69,10 +68,8 @@ use rand_core::CryptoRng;
 use rsatls::bench_support::{SECRET_LEN, extended_master_secret};
 use rsatls::crypto::{CryptoError, CryptoProvider, HashAlgorithm, RsaPrivateKey};
 use rsatls::msgs::handshake::HandshakeMessage;
-use rsatls::tokio::Timeouts;
-use rsatls::{ClientConfig, ClientConnection, Error, Event, ServerAuth, ServerConfig};
-use rsatls::{ServerConnection, pki};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rsatls::tokio::{KeyPool, Timeouts};
+use rsatls::{ClientConfig, ClientConnection, Error, ServerAuth, ServerConfig, pki};
 
 /// Measurements per batch (the arm sequence of a batch is drawn up front); the
 /// first batch is the warm-up.
@@ -102,10 +99,16 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    // Where the async path's servers run their private-key operations: a pool
+    // of its own with one thread per core, as `rsatls serve` does by default.
+    let pool = match opts.path {
+        Path::Inline => None,
+        Path::Async => Some(KeyPool::per_core().expect("key threads start")),
+    };
     // The server under test, then one leaky server per amount of extra work.
     let mut servers = vec![Server::start(
         &runtime,
-        opts.path,
+        pool.clone(),
         config(&provider, &chain, key.clone(), opts.path),
     )];
     for &extra in std::iter::once(&0).chain(&opts.extra) {
@@ -116,7 +119,7 @@ fn main() {
         });
         servers.push(Server::start(
             &runtime,
-            opts.path,
+            pool.clone(),
             config(&provider, &chain, leaky, opts.path),
         ));
     }
@@ -269,7 +272,7 @@ impl Options {
 enum Path {
     /// Inside `poll_event`, through the tokio adapter.
     Inline,
-    /// Handed out and completed on tokio's blocking pool.
+    /// Handed out, run on a `KeyPool` and completed by the adapter.
     Async,
 }
 
@@ -337,7 +340,11 @@ struct Server {
 }
 
 impl Server {
-    fn start(runtime: &tokio::runtime::Runtime, path: Path, config: Arc<ServerConfig>) -> Self {
+    fn start(
+        runtime: &tokio::runtime::Runtime,
+        pool: Option<KeyPool>,
+        config: Arc<ServerConfig>,
+    ) -> Self {
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("binds");
@@ -357,16 +364,24 @@ impl Server {
                 let rng = common::rng(seed);
                 let config = config.clone();
                 let failed = failed.clone();
+                let pool = pool.clone();
                 tokio::spawn(async move {
-                    let result = match path {
-                        Path::Inline => {
-                            rsatls::tokio::accept(config, tcp, rng, Timeouts::default())
-                                .await
-                                .map(drop)
-                                .map_err(|e| rsatls::tokio::tls_error(&e).cloned())
+                    let accepted = match pool {
+                        None => rsatls::tokio::accept(config, tcp, rng, Timeouts::default()).await,
+                        Some(pool) => {
+                            rsatls::tokio::accept_with_key_pool(
+                                config,
+                                tcp,
+                                rng,
+                                Timeouts::default(),
+                                pool,
+                            )
+                            .await
                         }
-                        Path::Async => accept_offloaded(config, tcp, rng).await.map_err(Some),
                     };
+                    let result = accepted
+                        .map(drop)
+                        .map_err(|e| rsatls::tokio::tls_error(&e).cloned());
                     if !matches!(result, Ok(()) | Err(Some(Error::BadRecordMac))) {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -375,64 +390,6 @@ impl Server {
         });
         Server { addr, failures }
     }
-}
-
-/// The async path's server: a handshake over `tcp` driving the engine directly,
-/// with each private-key operation run on tokio's blocking pool. Ends when the
-/// handshake is established, fails (after its alert is sent) or the client
-/// goes away.
-async fn accept_offloaded(
-    config: Arc<ServerConfig>,
-    mut tcp: tokio::net::TcpStream,
-    rng: impl CryptoRng + Send + 'static,
-) -> Result<(), Error> {
-    let mut conn = ServerConnection::new(config, rng);
-    let mut buf = vec![0u8; 1 << 14];
-    let mut out = Vec::new();
-    loop {
-        let n = tcp
-            .read(&mut buf)
-            .await
-            .map_err(|_| Error::Internal("read"))?;
-        if n == 0 {
-            return Err(Error::Internal("client closed"));
-        }
-        let mut fed = 0;
-        let result = loop {
-            if fed == n {
-                break Ok(());
-            }
-            match conn.read_tls(&buf[fed..n]) {
-                Ok(taken) => fed += taken,
-                Err(e) => break Err(e),
-            }
-            if let Err(e) = drain_offloaded(&mut conn).await {
-                break Err(e);
-            }
-        };
-        out.clear();
-        conn.write_tls_into(&mut out);
-        tcp.write_all(&out)
-            .await
-            .map_err(|_| Error::Internal("write"))?;
-        match result {
-            Err(e) => return Err(e),
-            Ok(()) if conn.is_established() => return Ok(()),
-            Ok(()) => {}
-        }
-    }
-}
-
-async fn drain_offloaded(conn: &mut ServerConnection) -> Result<(), Error> {
-    while let Some(event) = conn.poll_event()? {
-        if let Event::PrivateKeyOperation(op) = event {
-            let result = tokio::task::spawn_blocking(move || op.run())
-                .await
-                .expect("the operation does not panic");
-            conn.complete_private_key_operation(result)?;
-        }
-    }
-    Ok(())
 }
 
 /// TEST DOUBLE, deliberately leaky; never use this shape in the crate. Wraps a
