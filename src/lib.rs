@@ -23,6 +23,8 @@ mod error;
 pub mod fuzzing;
 mod key_schedule;
 pub mod msgs;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 pub mod pki;
 mod record;
 mod rsa_kx;

@@ -205,12 +205,13 @@ fn sections(subcommand: &str) -> (&'static [&'static str], &'static [&'static st
     const KEY_OPS: &str = "PRIVATE KEY OPERATIONS:";
     const LOGS: &str = "LOGS:";
     const RELOAD: &str = "RELOAD:";
+    const PKCS11: &str = "PKCS#11 KEYS:";
     const EXIT: &str = "EXIT CODES:";
     match subcommand {
-        "serve" | "proxy" => (&[KEYS, KEY_OPS, KEY_LOG, LOGS, RELOAD, EXIT], &[]),
-        "tunnel" => (&[KEYS, KEY_LOG, LOGS, EXIT], &[RELOAD, KEY_OPS]),
-        "connect" => (&[KEYS, KEY_LOG, EXIT], &[LOGS, RELOAD, KEY_OPS]),
-        _ => (&[EXIT], &[KEYS, KEY_LOG, LOGS, RELOAD, KEY_OPS]),
+        "serve" | "proxy" => (&[KEYS, KEY_OPS, PKCS11, KEY_LOG, LOGS, RELOAD, EXIT], &[]),
+        "tunnel" => (&[KEYS, KEY_LOG, LOGS, EXIT], &[RELOAD, KEY_OPS, PKCS11]),
+        "connect" => (&[KEYS, KEY_LOG, EXIT], &[LOGS, RELOAD, KEY_OPS, PKCS11]),
+        _ => (&[EXIT], &[KEYS, KEY_LOG, LOGS, RELOAD, KEY_OPS, PKCS11]),
     }
 }
 

@@ -12,6 +12,7 @@ mod keygen;
 mod keylog;
 mod log;
 mod opts;
+mod pkcs11;
 mod proxy;
 mod proxy_protocol;
 mod serve;

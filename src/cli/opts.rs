@@ -183,6 +183,8 @@ pub(crate) struct ServerOpts {
     pub(crate) key: Vec<String>,
     #[command(flatten)]
     pub(crate) key_pass: KeyPassOpts,
+    #[command(flatten)]
+    pub(crate) pkcs11: Pkcs11Opts,
     /// Accepts clients without Extended Master Secret (RFC 7627).
     ///
     /// Without it, a client that does not offer Extended Master Secret is
@@ -356,6 +358,38 @@ pub(crate) struct KeyPassOpts {
     /// Refused, as --key-pass.
     #[arg(long = "passin", value_name = "PASS", hide = true)]
     pub(crate) refused_passin: Option<String>,
+}
+
+/// A server key held in a PKCS#11 token (see PKCS#11 KEYS below).
+#[derive(Debug, Args)]
+pub(crate) struct Pkcs11Opts {
+    /// The PKCS#11 module (shared library) of the token holding the key.
+    ///
+    /// E.g. /usr/lib/softhsm/libsofthsm2.so. With --pkcs11-key and one
+    /// --cert (the key's certificate), and no --key.
+    #[arg(long, value_name = "PATH", requires = "pkcs11_key")]
+    pub(crate) pkcs11_module: Option<String>,
+    /// The token's private key: an RFC 7512 pkcs11: URI or an object label.
+    ///
+    /// E.g. `pkcs11:token=web;object=tls;type=private` (token=, manufacturer=,
+    /// model=, serial=, slot-id=, object=, id=, percent-encoded), or a plain
+    /// label for a key on the only token. pin-value= is refused.
+    #[arg(long, value_name = "URI|LABEL", requires = "pkcs11_module")]
+    pub(crate) pkcs11_key: Option<String>,
+    /// The token's user PIN is in the environment variable NAME.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "pkcs11_module",
+        conflicts_with = "pkcs11_pin_file"
+    )]
+    pub(crate) pkcs11_pin_env: Option<String>,
+    /// The token's user PIN is the first line of PATH.
+    #[arg(long, value_name = "PATH", requires = "pkcs11_module")]
+    pub(crate) pkcs11_pin_file: Option<String>,
+    /// Refused: a PIN on the command line is visible to other users.
+    #[arg(long = "pkcs11-pin", value_name = "PIN", hide = true)]
+    pub(crate) refused_pkcs11_pin: Option<String>,
 }
 
 /// How the servers log.

@@ -3,7 +3,7 @@
 //! SIGHUP, and the handshake of each accepted connection, logged.
 //!
 //! A reload re-reads every `--cert`/`--key` pair, the `--key-pass-*` source
-//! and `--client-ca`, and builds a whole new configuration; new connections get
+//! and `--client-ca` (or re-finds the `--pkcs11-key` on its token), and builds a whole new configuration; new connections get
 //! it, established ones keep the `Arc` they started with. A reload that fails
 //! leaves the old configuration in place and logs why (warn). A server without
 //! `--cert` (an ephemeral key) keeps its key: there is nothing to re-read.
@@ -37,7 +37,8 @@ impl ConfigSource {
     /// Takes the options and opens the key log (`--keylog` or
     /// `SSLKEYLOGFILE`); nothing else is read yet.
     pub(crate) fn new(opts: ServerOpts, alpn: &[&[u8]]) -> Result<Self, Failure> {
-        if opts.cert.len() != opts.key.len() {
+        super::pkcs11::check(&opts.pkcs11, opts.cert.len(), opts.key.len())?;
+        if opts.pkcs11.pkcs11_module.is_none() && opts.cert.len() != opts.key.len() {
             return Err(Failure::Usage(
                 "--cert and --key go together: one --key per --cert".into(),
             ));
@@ -123,7 +124,14 @@ impl ConfigSource {
                 }
                 config
             }
-            None => ephemeral_config(self.provider.clone())?,
+            // No --key: the key is in a PKCS#11 token, or else ephemeral.
+            None => {
+                match super::pkcs11::server_config(&opts.pkcs11, &opts.cert, self.provider.clone())?
+                {
+                    Some(config) => config,
+                    None => ephemeral_config(self.provider.clone())?,
+                }
+            }
         };
         config = config.with_allow_no_ems(opts.allow_no_ems);
         // The RSA operation leaves the engine for the pool (`key_pool`).

@@ -87,6 +87,20 @@ KEYS AND CERTIFICATES:
     of PATH (--key-pass-file PATH). Never on the command line: --key-pass,
     --pass and --passin are refused (usage error).";
 
+/// Keys in a PKCS#11 token: for the servers.
+const PKCS11: &str = "\
+PKCS#11 KEYS:
+    --pkcs11-module PATH --pkcs11-key URI|LABEL --cert FILE serves with an RSA
+    key that never leaves its token (an HSM, SoftHSM2); --cert is its
+    certificate. The key is an RFC 7512 URI (`pkcs11:token=T;object=L` or
+    `id=%01`; type=private) or a plain object label. The user PIN comes from
+    --pkcs11-pin-env NAME or the first line of --pkcs11-pin-file PATH, never
+    the command line (pin-value= in the URI and --pkcs11-pin are refused).
+    The token must offer raw RSA (CKM_RSA_X_509) for decryption, checked at
+    start; rsatls removes the padding itself and never uses CKM_RSA_PKCS,
+    whose padding errors would be an oracle. Builds without the `pkcs11`
+    feature refuse these options.";
+
 /// `--keylog`: for the subcommands that speak TLS over the network.
 const KEY_LOG: &str = "\
 KEY LOG:
@@ -110,8 +124,9 @@ LOGS:
 /// SIGHUP: for the servers with certificates and keys.
 const RELOAD: &str = "\
 RELOAD:
-    SIGHUP re-reads every --cert/--key pair, the passphrase and --client-ca,
-    for new connections; established ones keep what they started with. A
+    SIGHUP re-reads every --cert/--key pair, the passphrase and --client-ca
+    (with --pkcs11-key: the PIN, and finds the key on its token again), for
+    new connections; established ones keep what they started with. A
     reload that fails keeps the current ones and logs why. Without --cert, the
     ephemeral key is kept.";
 
@@ -135,14 +150,15 @@ EXIT CODES:
     2 usage error (the message, then the subcommand's usage, on stderr)
     3 a local file cannot be used: a key or certificate that cannot be read or
       loaded, a key, certificate, CA or passphrase file over 1 MiB, a wrong or
-      missing passphrase, a key log that cannot be opened, or (keygen) an
-      output file that exists already
+      missing passphrase, a key log that cannot be opened, a PKCS#11 module,
+      token, PIN or key that cannot be used, or (keygen) an output file that
+      exists already
     Output to a closed stdout (`rsatls demo | head -1`) ends quietly.";
 
 /// The shared sections `rsatls SUB --help` ends with, by subcommand.
 pub(crate) fn sections(subcommand: &str) -> &'static [&'static str] {
     match subcommand {
-        "serve" | "proxy" => &[KEYS, KEY_OPS, KEY_LOG, LOGS, RELOAD, EXIT_CODES],
+        "serve" | "proxy" => &[KEYS, KEY_OPS, PKCS11, KEY_LOG, LOGS, RELOAD, EXIT_CODES],
         "tunnel" => &[KEYS, KEY_LOG, LOGS, EXIT_CODES],
         "connect" => &[KEYS, KEY_LOG, EXIT_CODES],
         _ => &[EXIT_CODES],
@@ -158,7 +174,7 @@ mod tests {
     #[test]
     fn lines_fit_in_80_columns() {
         for text in [
-            TOP_AFTER, DEMO, SERVE, CONNECT, KEYGEN, KEYS, KEY_OPS, KEY_LOG, LOGS, RELOAD,
+            TOP_AFTER, DEMO, SERVE, CONNECT, KEYGEN, KEYS, KEY_OPS, PKCS11, KEY_LOG, LOGS, RELOAD,
             EXIT_CODES,
         ] {
             for line in text.lines() {
