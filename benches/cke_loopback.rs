@@ -5,7 +5,8 @@
 //! `formal/README.md` ("Side channels") has the results.
 //!
 //! ```text
-//! cargo bench --bench cke_loopback -- [--path inline|async] [--seconds S]
+//! cargo bench --bench cke_loopback [--features pkcs11] --
+//!     [--path inline|async|pkcs11] [--seconds S]
 //!     [--extra A,B,C] [--workers N]
 //! ```
 //!
@@ -22,6 +23,11 @@
 //!   `rsatls::tokio::accept_with_key_pool` on a `KeyPool` of one thread per
 //!   core (what `rsatls serve` does by default): the operation runs on the
 //!   pool's threads, the worker only moves bytes.
+//! - `pkcs11` (`--features pkcs11`): as `async`, with the key a
+//!   `rsatls::pkcs11::Pkcs11Key` in a SoftHSM2 token (raw RSA in the token,
+//!   unpadding in the engine). The bench creates the token in a temporary
+//!   directory and imports the committed key into it, so that the committed
+//!   certificate matches; the leaky controls wrap the token's key.
 //!
 //! **Client.** One thread, blocking `std::net`. Per measurement: a new TCP
 //! connection, the ClientHello exchange, then the client's last flight
@@ -79,11 +85,18 @@ const POOL: usize = 64;
 /// Content types of the first record of the server's answer.
 const CHANGE_CIPHER_SPEC: u8 = 20;
 const ALERT: u8 = 21;
+/// Sessions of the PKCS#11 key: one per thread of the key pool (one per core),
+/// and one to spare.
+#[cfg(feature = "pkcs11")]
+const KEY_SESSIONS: usize = 3;
 
 fn main() {
     let opts = Options::parse();
     let provider = common::provider();
-    let key: Arc<dyn RsaPrivateKey> = Arc::from(common::private_key(2048));
+    let key: Arc<dyn RsaPrivateKey> = match opts.path {
+        Path::Inline | Path::Async => Arc::from(common::private_key(2048)),
+        Path::Pkcs11 => pkcs11_key(),
+    };
     let chain = pki::load_certificates(&common::data("rsa2048.cert.pem")).expect("certificate");
     eprintln!(
         "cke_loopback: path {}, provider {}, RSA-2048, wall-clock time, {} s, {} worker(s), load {}",
@@ -103,7 +116,7 @@ fn main() {
     // of its own with one thread per core, as `rsatls serve` does by default.
     let pool = match opts.path {
         Path::Inline => None,
-        Path::Async => Some(KeyPool::per_core().expect("key threads start")),
+        Path::Async | Path::Pkcs11 => Some(KeyPool::per_core().expect("key threads start")),
     };
     // The server under test, then one leaky server per amount of extra work.
     let mut servers = vec![Server::start(
@@ -249,7 +262,7 @@ impl Options {
                 "--path" => {
                     let v = value("--path");
                     opts.path = Path::from_name(&v)
-                        .unwrap_or_else(|| panic!("--path is inline or async, not {v}"));
+                        .unwrap_or_else(|| panic!("--path is inline, async or pkcs11, not {v}"));
                 }
                 "--seconds" => opts.seconds = number("--seconds", &value("--seconds")) as u64,
                 "--workers" => opts.workers = number("--workers", &value("--workers")),
@@ -274,6 +287,8 @@ enum Path {
     Inline,
     /// Handed out, run on a `KeyPool` and completed by the adapter.
     Async,
+    /// As `Async`, with the key in a SoftHSM2 token.
+    Pkcs11,
 }
 
 impl Path {
@@ -281,11 +296,12 @@ impl Path {
         match self {
             Path::Inline => "inline",
             Path::Async => "async",
+            Path::Pkcs11 => "pkcs11",
         }
     }
 
     fn from_name(name: &str) -> Option<Path> {
-        [Path::Inline, Path::Async]
+        [Path::Inline, Path::Async, Path::Pkcs11]
             .into_iter()
             .find(|p| p.name() == name)
     }
@@ -300,6 +316,78 @@ fn config(
     let config = ServerConfig::with_private_key(provider.clone(), chain.to_vec(), key)
         .expect("key matches the certificate");
     Arc::new(config.with_private_key_offload(path != Path::Inline))
+}
+
+/// The PKCS#11 path's key: the committed RSA-2048 key, imported into a SoftHSM2
+/// token of its own (so the committed certificate matches it) and opened
+/// through `rsatls::pkcs11::Pkcs11Key` with one session per worker. SoftHSM2
+/// reads `SOFTHSM2_CONF` when the module is initialized, and this crate cannot
+/// set a variable of its own environment (`set_var` is unsafe), so the first
+/// run creates the token and runs itself again with the variable set.
+#[cfg(feature = "pkcs11")]
+fn pkcs11_key() -> Arc<dyn RsaPrivateKey> {
+    use std::process::Command;
+    const TOKEN: &str = "cke-loopback";
+    const PIN: &str = "1234";
+    if std::env::var_os("RSATLS_CKE_TOKEN").is_none() {
+        let dir = std::env::temp_dir().join(format!("rsatls-cke-loopback-{}", std::process::id()));
+        let tokens = dir.join("tokens");
+        std::fs::create_dir_all(&tokens).expect("token directory");
+        let conf = dir.join("softhsm2.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                tokens.display()
+            ),
+        )
+        .expect("writes softhsm2.conf");
+        let util = |args: &[&str]| {
+            let status = Command::new("softhsm2-util")
+                .args(args)
+                .env("SOFTHSM2_CONF", &conf)
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("softhsm2-util runs (apt-get install softhsm2)");
+            assert!(status.success(), "softhsm2-util {args:?}: {status}");
+        };
+        util(&[
+            "--init-token",
+            "--free",
+            "--label",
+            TOKEN,
+            "--pin",
+            PIN,
+            "--so-pin",
+            "5678",
+        ]);
+        let key = format!("{}/tests/data/rsa2048.key.pem", env!("CARGO_MANIFEST_DIR"));
+        util(&[
+            "--import", &key, "--token", TOKEN, "--label", "tls-key", "--id", "01", "--pin", PIN,
+        ]);
+        let status = Command::new(std::env::current_exe().expect("own path"))
+            .args(std::env::args_os().skip(1))
+            .env("SOFTHSM2_CONF", &conf)
+            .env("RSATLS_CKE_TOKEN", "1")
+            .status()
+            .expect("runs itself again");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::process::exit(status.code().unwrap_or(1));
+    }
+    let module = std::env::var("RSATLS_PKCS11_MODULE")
+        .unwrap_or_else(|_| "/usr/lib/softhsm/libsofthsm2.so".into());
+    let spec = rsatls::pkcs11::KeySpec::parse(&format!(
+        "pkcs11:token={TOKEN};object=tls-key;type=private"
+    ))
+    .expect("URI parses");
+    let key = rsatls::pkcs11::Pkcs11Key::open(module.as_ref(), &spec, Some(PIN), KEY_SESSIONS)
+        .expect("the token's key opens");
+    Arc::new(key)
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn pkcs11_key() -> Arc<dyn RsaPrivateKey> {
+    panic!("--path pkcs11 needs --features pkcs11");
 }
 
 /// The wall-clock cost in ns of one unit of the controls' extra work, the median
