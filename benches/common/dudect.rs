@@ -150,6 +150,20 @@ pub(crate) fn compare(a: &[f64], b: &[f64], warm_a: &[f64], warm_b: &[f64]) -> C
     Comparison { all, best }
 }
 
+/// The smallest standard error of a difference among the first-order tests of
+/// `b` against `a` that count: the most sensitive test, whose 4.5 (10) standard
+/// errors are the smallest difference of the means the run would have flagged.
+pub(crate) fn smallest_se(a: &[f64], b: &[f64], warm_a: &[f64], warm_b: &[f64]) -> Option<f64> {
+    let mut pooled: Vec<f64> = warm_a.iter().chain(warm_b).copied().collect();
+    pooled.sort_by(f64::total_cmp);
+    tests(a, b, &pooled)
+        .filter(|(test, ma, mb)| {
+            !matches!(test, Test::SecondOrder) && ma.n >= MIN_SAMPLES && mb.n >= MIN_SAMPLES
+        })
+        .map(|(_, ma, mb)| welch(&ma, &mb).se)
+        .min_by(f64::total_cmp)
+}
+
 /// One of dudect's tests of a comparison.
 #[derive(Clone, Copy)]
 pub(crate) enum Test {
