@@ -34,37 +34,33 @@
 //! arm takes its ciphertexts in turn from a pool of distinct ones, and one
 //! ChaCha20 stream supplies the blinding for every call.
 //!
-//! Statistics as in dudect: for each comparison, Welch's t-test on all
+//! Statistics as in dudect (`benches/common/dudect.rs`, shared with
+//! `benches/cke_loopback.rs`): for each comparison, Welch's t-test on all
 //! measurements, on the measurements below each of 100 thresholds (the
 //! percentiles `1 - 0.5^(10 (i+1) / 100)` of the two arms' pooled warm-up batch,
 //! which crop the right tail that interrupts and cache pollution produce), and a
 //! second-order test on the squared deviation from the arm's mean. A test counts
-//! once both arms have [`MIN_SAMPLES`] measurements in it. The report gives each
+//! once both arms have 500 measurements in it. The report gives each
 //! comparison's plain t, its largest |t| over the tests that count, which test
 //! that was, and there the difference of the means and its standard error.
 //! dudect's reading: |t| > 10 is a leak, |t| < 4.5 is no evidence of one.
 
 mod common;
 
-use std::hint::black_box;
-use std::time::{Duration, Instant};
-
 use common::Clock;
 use common::cke::{CLIENT_VERSION, Class, ciphertext};
+use common::dudect::{self, Samples};
 use rand_chacha::ChaCha20Rng;
 use rand_core::Rng;
 use rsatls::bench_support::{SECRET_LEN, decrypt_premaster, extended_master_secret};
 use rsatls::crypto::{CryptoProvider, HashAlgorithm, RsaPrivateKey};
+use std::hint::black_box;
 
-/// Cropping thresholds (dudect's `DUDECT_NUMBER_PERCENTILES`).
-const PERCENTILES: usize = 100;
 /// Measurements per batch (the arm sequence of a batch is drawn up front); the
 /// first batch is the warm-up.
 const BATCH: usize = 1000;
 /// Ciphertexts per arm, used in turn.
 const POOL: usize = 64;
-/// A test counts once both of its arms have this many measurements in it.
-const MIN_SAMPLES: usize = 500;
 
 fn main() {
     let opts = Options::parse();
@@ -110,7 +106,8 @@ fn main() {
         (7, 8),
     ];
     let samples = measure(&clock, key, &arms, opts.seconds);
-    report(&arms, &samples, &pairs);
+    let names: Vec<&str> = arms.iter().map(|a| a.name).collect();
+    dudect::report(&names, &samples, &pairs);
 }
 
 struct Options {
@@ -169,14 +166,8 @@ impl Arm {
     }
 }
 
-/// Interleaved measurements for `seconds` after a warm-up batch: per arm, the
-/// warm-up's and the counted ones, in nanoseconds.
-struct Samples {
-    warm_up: Vec<Vec<f64>>,
-    counted: Vec<Vec<f64>>,
-    seconds: f64,
-}
-
+/// Interleaved measurements for `seconds` after a warm-up batch, in
+/// nanoseconds.
 fn measure(clock: &Clock, key: &dyn RsaPrivateKey, arms: &[Arm], seconds: u64) -> Samples {
     let provider = common::provider();
     let provider = provider.as_ref();
@@ -185,218 +176,35 @@ fn measure(clock: &Clock, key: &dyn RsaPrivateKey, arms: &[Arm], seconds: u64) -
     let mut fallback = [0u8; SECRET_LEN];
     server_rng.fill_bytes(&mut fallback);
     let mut next = vec![0usize; arms.len()];
-    let mut order = vec![0usize; BATCH];
-    let mut batch = |out: &mut Vec<Vec<f64>>| {
-        for o in order.iter_mut() {
-            // `arms.len()` is tiny: the modulo bias is irrelevant here.
-            *o = order_rng.next_u32() as usize % arms.len();
-        }
-        for &i in &order {
-            let arm = &arms[i];
-            let ct = &arm.inputs[next[i]];
-            next[i] = (next[i] + 1) % arm.inputs.len();
-            let start = clock.now();
-            match arm.path {
-                Path::Rsatls => {
-                    black_box(decrypt_premaster(
-                        key,
-                        black_box(ct),
-                        CLIENT_VERSION,
-                        &fallback,
-                        &mut server_rng,
-                    ));
-                }
-                Path::Leaky(extra) => {
-                    black_box(leaky_decrypt(
-                        provider,
-                        key,
-                        black_box(ct),
-                        &fallback,
-                        extra,
-                        &mut server_rng,
-                    ));
-                }
+    dudect::measure(arms.len(), BATCH, seconds, &mut order_rng, |i| {
+        let arm = &arms[i];
+        let ct = &arm.inputs[next[i]];
+        next[i] = (next[i] + 1) % arm.inputs.len();
+        let start = clock.now();
+        match arm.path {
+            Path::Rsatls => {
+                black_box(decrypt_premaster(
+                    key,
+                    black_box(ct),
+                    CLIENT_VERSION,
+                    &fallback,
+                    &mut server_rng,
+                ));
             }
-            let elapsed = clock.now().saturating_sub(start);
-            out[i].push(elapsed.as_nanos() as f64);
-        }
-    };
-    let mut warm_up = vec![Vec::new(); arms.len()];
-    batch(&mut warm_up);
-    let mut counted = vec![Vec::new(); arms.len()];
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    while Instant::now() < deadline {
-        batch(&mut counted);
-    }
-    Samples {
-        warm_up,
-        counted,
-        seconds: started.elapsed().as_secs_f64(),
-    }
-}
-
-fn report(arms: &[Arm], samples: &Samples, pairs: &[(usize, usize)]) {
-    let total: usize = samples.counted.iter().map(Vec::len).sum();
-    println!(
-        "{total} measurements in {:.0} s ({:.0}/s), after a warm-up of {BATCH}",
-        samples.seconds,
-        total as f64 / samples.seconds
-    );
-    println!(
-        "{:<16} {:>6} {:>9} {:>9} {:>9}",
-        "arm", "n", "mean ms", "median ms", "p1 ms"
-    );
-    for (arm, x) in arms.iter().zip(&samples.counted) {
-        let mut sorted = x.clone();
-        sorted.sort_by(f64::total_cmp);
-        let at = |q: f64| sorted.get((q * sorted.len() as f64) as usize).copied();
-        println!(
-            "{:<16} {:>6} {:>9.4} {:>9.4} {:>9.4}",
-            arm.name,
-            x.len(),
-            Moments::of(x.iter().copied()).mean / 1e6,
-            at(0.5).unwrap_or(f64::NAN) / 1e6,
-            at(0.01).unwrap_or(f64::NAN) / 1e6,
-        );
-    }
-    println!(
-        "{:<34} {:>7} {:>15} {:>6} {:>9} {:>7}",
-        "comparison", "t all", "max |t| (test)", "n", "delta us", "se us"
-    );
-    for &(a, b) in pairs {
-        let name = format!("{} vs {}", arms[b].name, arms[a].name);
-        let (xa, xb) = (&samples.counted[a], &samples.counted[b]);
-        let all = welch(
-            &Moments::of(xa.iter().copied()),
-            &Moments::of(xb.iter().copied()),
-        );
-        let mut pooled: Vec<f64> = samples.warm_up[a]
-            .iter()
-            .chain(&samples.warm_up[b])
-            .copied()
-            .collect();
-        pooled.sort_by(f64::total_cmp);
-        let best = tests(xa, xb, &pooled)
-            .filter(|(_, ma, mb)| ma.n >= MIN_SAMPLES && mb.n >= MIN_SAMPLES)
-            .map(|(test, ma, mb)| (test, ma.n.min(mb.n), welch(&ma, &mb)))
-            .max_by(|x, y| x.2.t.abs().total_cmp(&y.2.t.abs()));
-        print!("{name:<34} {:>7.2} ", all.t);
-        match best {
-            None => println!("{:>15}", "(too few)"),
-            Some((test, n, w)) => {
-                // ns -> us; the second-order test's values are ns^2 -> us^2.
-                let scale = match test {
-                    Test::SecondOrder => 1e6,
-                    _ => 1e3,
-                };
-                println!(
-                    "{:>8.2} ({:>4}) {n:>6} {:>9.2} {:>7.2}",
-                    w.t.abs(),
-                    test.name(),
-                    w.delta / scale,
-                    w.se / scale
-                );
+            Path::Leaky(extra) => {
+                black_box(leaky_decrypt(
+                    provider,
+                    key,
+                    black_box(ct),
+                    &fallback,
+                    extra,
+                    &mut server_rng,
+                ));
             }
         }
-    }
-}
-
-/// One of dudect's tests of a comparison.
-#[derive(Clone, Copy)]
-enum Test {
-    All,
-    /// Only measurements below the `i`-th threshold.
-    Cropped(usize),
-    SecondOrder,
-}
-
-impl Test {
-    fn name(self) -> String {
-        match self {
-            Test::All => "all".to_string(),
-            Test::Cropped(i) => format!("p{i}"),
-            Test::SecondOrder => "2nd".to_string(),
-        }
-    }
-}
-
-/// Every test of arms `a` and `b`, with the moments of both sides;
-/// `pooled_warm_up` (sorted) gives the cropping thresholds.
-fn tests<'s>(
-    a: &'s [f64],
-    b: &'s [f64],
-    pooled_warm_up: &'s [f64],
-) -> impl Iterator<Item = (Test, Moments, Moments)> + 's {
-    let threshold = |i: usize| {
-        let p = 1.0 - 0.5f64.powf(10.0 * (i + 1) as f64 / PERCENTILES as f64);
-        let last = pooled_warm_up.len().saturating_sub(1);
-        pooled_warm_up
-            .get(((p * pooled_warm_up.len() as f64) as usize).min(last))
-            .copied()
-            .unwrap_or(f64::INFINITY)
-    };
-    let below =
-        move |x: &'s [f64], limit: f64| Moments::of(x.iter().copied().filter(move |&v| v < limit));
-    let second = |x: &[f64]| {
-        let mean = Moments::of(x.iter().copied()).mean;
-        Moments::of(x.iter().map(|v| (v - mean) * (v - mean)))
-    };
-    let all = std::iter::once((
-        Test::All,
-        Moments::of(a.iter().copied()),
-        Moments::of(b.iter().copied()),
-    ));
-    let cropped = (0..PERCENTILES).map(move |i| {
-        let limit = threshold(i);
-        (Test::Cropped(i), below(a, limit), below(b, limit))
-    });
-    let second_order = std::iter::once((Test::SecondOrder, second(a), second(b)));
-    all.chain(cropped).chain(second_order)
-}
-
-/// Count, mean and sum of squared deviations (Welford).
-#[derive(Clone, Copy, Default)]
-struct Moments {
-    n: usize,
-    mean: f64,
-    m2: f64,
-}
-
-impl Moments {
-    fn of(xs: impl Iterator<Item = f64>) -> Self {
-        let mut m = Moments::default();
-        for x in xs {
-            m.n += 1;
-            let delta = x - m.mean;
-            m.mean += delta / m.n as f64;
-            m.m2 += delta * (x - m.mean);
-        }
-        m
-    }
-
-    /// Sample variance.
-    fn variance(&self) -> f64 {
-        self.m2 / (self.n as f64 - 1.0)
-    }
-}
-
-/// Welch's t statistic of `b` against `a`, the difference of the means and its
-/// standard error.
-struct Welch {
-    t: f64,
-    delta: f64,
-    se: f64,
-}
-
-fn welch(a: &Moments, b: &Moments) -> Welch {
-    let delta = b.mean - a.mean;
-    let se = (a.variance() / a.n as f64 + b.variance() / b.n as f64).sqrt();
-    Welch {
-        t: delta / se,
-        delta,
-        se,
-    }
+        let elapsed = clock.now().saturating_sub(start);
+        elapsed.as_nanos() as f64
+    })
 }
 
 /// TEST DOUBLE, deliberately leaky; never use this shape in the crate. The

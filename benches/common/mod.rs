@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod cke;
+pub(crate) mod dudect;
 pub(crate) mod raw;
 
 use std::sync::Arc;
