@@ -17,6 +17,7 @@ mod harness;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -79,6 +80,8 @@ struct TestKey {
     inner: Box<dyn RsaPrivateKey>,
     threads: Mutex<Vec<String>>,
     gate: Option<Gate>,
+    /// This many operations panic instead of answering.
+    panics: AtomicUsize,
 }
 
 impl TestKey {
@@ -111,6 +114,7 @@ impl TestKey {
             inner,
             threads: Mutex::new(Vec::new()),
             gate,
+            panics: AtomicUsize::new(0),
         });
         (key, control)
     }
@@ -145,6 +149,11 @@ impl RsaPrivateKey for TestKey {
     ) -> Result<(), CryptoError> {
         let name = thread::current().name().unwrap_or("(unnamed)").to_string();
         self.threads.lock().unwrap().push(name);
+        let panics = self.panics.load(Ordering::SeqCst);
+        if panics > 0 {
+            self.panics.store(panics - 1, Ordering::SeqCst);
+            panic!("TEST DOUBLE: a key implementation that panics");
+        }
         if let Some(gate) = &self.gate {
             let _ = gate.entered.lock().unwrap().send(());
             // A test that failed drops its control: then go on.
@@ -440,6 +449,43 @@ fn a_client_that_vanishes_while_pending_leaves_the_pool_working() {
     let mut next = rt.block_on(next).unwrap().unwrap();
     rt.block_on(echo_once(&mut next, b"still here"));
     assert_eq!(pool.outstanding(), 0);
+}
+
+/// A key implementation that panics fails that handshake (the engine takes
+/// it as an invalid ClientKeyExchange: bad_record_mac at the client's
+/// Finished), not the pool: its only thread serves the next handshake.
+#[test]
+fn a_panicking_key_fails_its_handshake_not_the_pool() {
+    let (key, _) = TestKey::new(false);
+    key.panics.store(1, Ordering::SeqCst);
+    let pool = KeyPool::new(1).unwrap();
+    let (addr, outcomes) = server_thread(offloading_config(key.clone()), Some(pool), limits());
+    let rt = client_runtime();
+    let err = rt.block_on(tls_client(addr, 1)).unwrap_err();
+    let server_err = next_outcome(&outcomes, "handshake with a panicking key").unwrap_err();
+    let tls = rsatls::tokio::tls_error(&server_err).expect("a TLS error");
+    assert_eq!(
+        tls.alert(),
+        Some(rsatls::msgs::enums::AlertDescription::BAD_RECORD_MAC),
+        "server: {server_err}; client: {err}"
+    );
+    let mut next = rt.block_on(tls_client(addr, 2)).unwrap();
+    next_outcome(&outcomes, "next handshake").unwrap();
+    rt.block_on(echo_once(&mut next, b"still here"));
+    assert_eq!(key.threads(), ["rsatls-key-0", "rsatls-key-0"]);
+}
+
+/// A pool has 1 to `MAX_KEY_THREADS` threads.
+#[test]
+fn a_pool_has_a_bounded_number_of_threads() {
+    for bad in [0, rsatls::tokio::MAX_KEY_THREADS + 1] {
+        let err = KeyPool::new(bad).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{bad}: {err}");
+    }
+    let shared = KeyPool::shared().unwrap();
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(shared.threads(), cores);
+    assert_eq!(KeyPool::shared().unwrap().threads(), shared.threads());
 }
 
 // ---- rsatls serve / rsatls proxy, with curl and openssl s_client ----
