@@ -607,6 +607,7 @@ impl<R: Role, IO> core::fmt::Debug for TlsStream<R, IO> {
             .field("conn", &self.conn)
             .field("timeouts", &self.timeouts)
             .field("peer_closed", &self.peer_closed)
+            .field("private_key_operation_out", &self.key_op.is_some())
             .finish_non_exhaustive()
     }
 }
