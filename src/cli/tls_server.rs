@@ -349,6 +349,73 @@ fn ephemeral_validity(now: SystemTime) -> (SystemTime, Duration) {
 mod tests {
     use super::*;
 
+    /// `serve ARGS` with the committed rsa2048 key: whether its server
+    /// hands the ClientKeyExchange's operation out (an in-memory handshake
+    /// with a client pinning the key), and how many key threads it has.
+    fn offload_and_threads(args: &[&str]) -> (bool, Option<usize>) {
+        use rand_core::SeedableRng;
+        use rsatls::{ClientConnection, Event, ServerAuth, ServerConnection, UnixTime};
+        let data = |name: &str| format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+        let (cert, key) = (data("rsa2048.cert.pem"), data("rsa2048.key.pem"));
+        let mut argv = vec!["rsatls", "serve", "--cert", &cert, "--key", &key];
+        argv.extend_from_slice(args);
+        let cli = super::super::opts::parse(argv.iter().map(Into::into).collect()).unwrap();
+        let super::super::opts::Command::Serve(serve) = cli.command else {
+            panic!("not serve");
+        };
+        let source = ConfigSource::new(serve.server, &[]).unwrap();
+        let threads = source.key_pool().unwrap().map(|pool| pool.threads());
+        let server = TlsServer::new(source).unwrap();
+        let pins = rsatls::pki::parse_pins(&server.pin().unwrap()).unwrap();
+        let provider = rsatls::crypto::default_provider();
+        let client_config = Arc::new(rsatls::ClientConfig::new(provider, ServerAuth::Pins(pins)));
+        let now = UnixTime::now();
+        let rng = || rand_chacha::ChaCha20Rng::from_seed([9; 32]);
+        let mut c = ClientConnection::new_at(client_config, None, now, rng()).unwrap();
+        let mut s = ServerConnection::new_at(server.config(), now, rng());
+        let mut offloaded = false;
+        for _ in 0..8 {
+            let mut wire = Vec::new();
+            c.write_tls_into(&mut wire);
+            let mut fed = 0;
+            loop {
+                while let Some(event) = s.poll_event().unwrap() {
+                    if let Event::PrivateKeyOperation(op) = event {
+                        offloaded = true;
+                        s.complete_private_key_operation(op.run()).unwrap();
+                    }
+                }
+                if fed == wire.len() {
+                    break;
+                }
+                fed += s.read_tls(&wire[fed..]).unwrap();
+            }
+            let mut wire = Vec::new();
+            s.write_tls_into(&mut wire);
+            let mut fed = 0;
+            while fed < wire.len() {
+                fed += c.read_tls(&wire[fed..]).unwrap();
+                while c.poll_event().unwrap().is_some() {}
+            }
+        }
+        assert!(c.is_established() && s.is_established());
+        (offloaded, threads)
+    }
+
+    #[test]
+    fn servers_offload_the_private_key_operation_to_a_pool_unless_told_inline() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(offload_and_threads(&[]), (true, Some(cores)));
+        assert_eq!(
+            offload_and_threads(&["--private-key-ops", "pool", "--key-threads", "3"]),
+            (true, Some(3))
+        );
+        assert_eq!(
+            offload_and_threads(&["--private-key-ops", "inline"]),
+            (false, None)
+        );
+    }
+
     #[test]
     fn the_ephemeral_certificate_is_valid_now_and_for_30_days() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);

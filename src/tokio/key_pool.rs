@@ -187,15 +187,20 @@ fn work(jobs: &Mutex<mpsc::Receiver<Job>>, outstanding: &AtomicUsize) {
         };
         // A connection that is gone needs no answer: skip the operation (a
         // flood of handshakes that disconnect costs no RSA).
-        if !reply.is_closed() {
+        let result = match reply.is_closed() {
+            true => None,
             // A key implementation that panics fails this handshake, not the
             // thread (and so not every later handshake).
-            let result = catch_unwind(AssertUnwindSafe(|| op.run())).unwrap_or(Err(CryptoError));
+            false => Some(catch_unwind(AssertUnwindSafe(|| op.run())).unwrap_or(Err(CryptoError))),
+        };
+        drop(op);
+        // Done before the answer goes, so that whoever has the answer sees
+        // the operation counted out.
+        outstanding.fetch_sub(1, Ordering::SeqCst);
+        if let Some(result) = result {
             // The connection may have died meanwhile: the result is then
             // dropped here, and zeroized.
             let _ = reply.send(result);
         }
-        drop(op);
-        outstanding.fetch_sub(1, Ordering::SeqCst);
     }
 }

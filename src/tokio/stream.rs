@@ -298,26 +298,20 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
     /// Reads from the transport (unless unprocessed bytes remain) and feeds the
     /// engine. A transport EOF is clean only after the peer's close_notify.
     ///
-    /// While a private-key operation is out, its answer is awaited (this task
-    /// is woken when it comes) and the transport is still read, so that a
-    /// client that goes away is noticed, but only while the engine takes the
-    /// bytes: it holds at most one record, and `rbuf` the rest of one read.
+    /// While a private-key operation is out, see [`poll_held`](Self::poll_held).
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if let Some(answer) = self.key_op.as_mut() {
-            if let Poll::Ready(answer) = Pin::new(answer).poll(cx) {
-                self.key_op = None;
-                // A pool thread gone without answering: a failed operation.
-                let result = answer.unwrap_or(Err(CryptoError));
-                let fed = self
-                    .conn
-                    .complete_private_key_operation(result)
-                    .and_then(|()| self.feed());
-                return Poll::Ready(self.fed(fed));
-            }
-            if self.rpos < self.rend {
-                // The engine is full: nothing more is read until the answer.
-                return Poll::Pending;
-            }
+            let Poll::Ready(answer) = Pin::new(answer).poll(cx) else {
+                return self.poll_held(cx);
+            };
+            self.key_op = None;
+            // A pool thread gone without answering: a failed operation.
+            let result = answer.unwrap_or(Err(CryptoError));
+            let fed = self
+                .conn
+                .complete_private_key_operation(result)
+                .and_then(|()| self.feed());
+            return Poll::Ready(self.fed(fed));
         }
         if self.rpos == self.rend {
             let mut buf = ReadBuf::new(self.rbuf.get());
@@ -350,6 +344,37 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             (self.rpos, self.rend) = (0, n);
             self.touch();
         }
+        let fed = self.feed();
+        Poll::Ready(self.fed(fed))
+    }
+
+    /// While the private-key operation is out (this task is woken by its
+    /// answer): the transport is still read, so that a client that goes away
+    /// is noticed (the connection fails, and the answer is dropped), but only
+    /// into what is left of `rbuf`: the engine holds at most one record and
+    /// decides nothing, `rbuf` at most one more, and then reading waits for
+    /// the answer.
+    fn poll_held(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.rpos > 0 {
+            self.rbuf.get().copy_within(self.rpos..self.rend, 0);
+            (self.rpos, self.rend) = (0, self.rend - self.rpos);
+        }
+        let room = &mut self.rbuf.get()[self.rend..];
+        if room.is_empty() {
+            return Poll::Pending;
+        }
+        let mut buf = ReadBuf::new(room);
+        let read = ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf));
+        let n = buf.filled().len();
+        read?;
+        if n == 0 {
+            // Not a clean end (the handshake is not over): the connection fails.
+            let eof = self.conn.handle_eof().map_err(to_io);
+            self.peer_closed = eof.is_ok();
+            return Poll::Ready(eof);
+        }
+        self.rend += n;
+        self.touch();
         let fed = self.feed();
         Poll::Ready(self.fed(fed))
     }
@@ -582,6 +607,7 @@ impl<R: Role, IO> core::fmt::Debug for TlsStream<R, IO> {
             .field("conn", &self.conn)
             .field("timeouts", &self.timeouts)
             .field("peer_closed", &self.peer_closed)
+            .field("private_key_operation_out", &self.key_op.is_some())
             .finish_non_exhaustive()
     }
 }
