@@ -51,6 +51,7 @@ const TESTS: &[(&str, Test)] = &[
         key_is_sensitive,
     ),
     ("raw_decrypt_matches_the_public_key", raw_decrypt_matches),
+    ("more_threads_than_sessions", more_threads_than_sessions),
     ("in_process_handshake_inline", handshake_inline),
     ("in_process_handshake_offloaded", handshake_offloaded),
     ("no_oracle_with_the_token_key", no_oracle),
@@ -482,6 +483,43 @@ fn raw_decrypt_matches(f: &Fixture) {
     let mut out = vec![0u8; 256];
     assert!(key.raw_decrypt(&[0xff; 256], &mut out, &mut rng).is_err());
     assert!(key.raw_decrypt(&[1; 255], &mut out, &mut rng).is_err());
+}
+
+/// Eight threads share a key with two sessions: each operation waits for a
+/// free session and gets its own answer (a lost wake-up would hang here).
+fn more_threads_than_sessions(f: &Fixture) {
+    let key = Arc::new(
+        Pkcs11Key::open(MODULE.as_ref(), &KeySpec::parse(KEY).unwrap(), Some(PIN), 2).unwrap(),
+    );
+    assert_eq!(key.sessions(), 2);
+    let _ = f;
+    let public = common::provider()
+        .rsa_public_key(&key.public_modulus(), &key.public_exponent())
+        .unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    for t in 0..8u8 {
+        let mut m = vec![t; 256];
+        m[0] = 0;
+        let mut c = vec![0u8; 256];
+        public.raw_encrypt(&m, &mut c).unwrap();
+        let key = key.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+            let mut ok = true;
+            for _ in 0..10 {
+                let mut out = vec![0u8; 256];
+                ok &= key.raw_decrypt(&c, &mut out, &mut rng).is_ok() && out == m;
+            }
+            let _ = done.send(ok);
+        });
+    }
+    for _ in 0..8 {
+        let ok = finished
+            .recv_timeout(LIMIT)
+            .expect("a thread waits for a session forever");
+        assert!(ok, "a decryption failed or gave another answer");
+    }
 }
 
 /// Runs one client/server handshake in memory; with `offload`, the server's
