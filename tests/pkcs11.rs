@@ -9,7 +9,8 @@
 //! `RSATLS_PKCS11_DIR`, it makes a temporary directory and configuration and
 //! runs itself again with both variables set; that second process creates the
 //! token and runs the tests one by one. Arguments are substrings of test names
-//! to run (as with libtest); options (`--nocapture`, ...) are ignored.
+//! to run (as with libtest); `--list` lists them; other options
+//! (`--nocapture`, `--test-threads N`, ...) are ignored.
 
 mod common;
 
@@ -64,10 +65,23 @@ const TESTS: &[(&str, Test)] = &[
 ];
 
 fn main() -> ExitCode {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let mut filters = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            // libtest's options that take a value: the value is no filter.
+            "--test-threads" | "--skip" | "--format" | "--color" | "--logfile" | "-Z" => {
+                args.next();
+            }
+            // `cargo test -- --list`: the names, as libtest prints them.
+            "--list" => {
+                TESTS.iter().for_each(|(name, _)| println!("{name}: test"));
+                return ExitCode::SUCCESS;
+            }
+            a if a.starts_with('-') => (),
+            _ => filters.push(arg),
+        }
+    }
     match std::env::var_os("RSATLS_PKCS11_DIR") {
         None => parent(),
         Some(dir) => child(PathBuf::from(dir), &filters),
