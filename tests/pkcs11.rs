@@ -58,7 +58,10 @@ const TESTS: &[(&str, Test)] = &[
     ("no_oracle_with_the_token_key", no_oracle),
     ("open_errors_are_typed_and_clear", open_errors),
     ("curl_and_openssl_through_serve", curl_and_openssl_serve),
-    ("curl_through_proxy", curl_through_proxy),
+    (
+        "curl_and_openssl_through_proxy",
+        curl_and_openssl_through_proxy,
+    ),
     ("cli_errors_and_exit_codes", cli_errors),
     ("token_without_raw_rsa_is_refused", no_raw_rsa),
     ("removed_key_reload_and_restart", removed_key),
@@ -926,12 +929,12 @@ fn curl_and_openssl_serve(f: &Fixture) {
     assert!(log.contains("TLS_RSA_WITH_AES_256_GCM_SHA384"), "{log}");
 }
 
-fn curl_through_proxy(f: &Fixture) {
+fn curl_and_openssl_through_proxy(f: &Fixture) {
     // An upstream that answers one HTTP request and closes.
     let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
     let up_addr = upstream.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
-        for conn in upstream.incoming().take(2) {
+        for conn in upstream.incoming().take(4) {
             let mut conn: TcpStream = conn.unwrap();
             let mut head = Vec::new();
             let mut byte = [0u8; 1];
@@ -946,6 +949,12 @@ fn curl_through_proxy(f: &Fixture) {
     for cipher in ["AES128-GCM-SHA256", "AES256-GCM-SHA384"] {
         let page = curl(f, server.port(), cipher);
         assert_eq!(page, "from the upstream\r\n", "{cipher}");
+        let (out, err) = s_client(f, server.port(), cipher);
+        assert!(
+            out.contains("from the upstream"),
+            "s_client {cipher}: {out}\n{err}"
+        );
+        assert!(err.contains(&format!("Ciphersuite: {cipher}")), "{err}");
     }
 }
 
