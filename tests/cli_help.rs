@@ -555,3 +555,30 @@ fn file_and_runtime_errors_keep_their_exit_codes() {
     assert!(run.stderr.starts_with("rsatls: "), "{}", run.report());
     assert!(!run.stderr.contains("Usage:"), "{}", run.report());
 }
+
+/// A binary built without the `pkcs11` feature refuses `--pkcs11-module` as a
+/// usage error instead of quietly serving with another key.
+#[cfg(not(feature = "pkcs11"))]
+#[test]
+fn pkcs11_options_without_the_feature_are_a_usage_error() {
+    let cert = format!("{}/tests/data/rsa2048.cert.pem", env!("CARGO_MANIFEST_DIR"));
+    let run = rsatls(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--pkcs11-module",
+        "/usr/lib/softhsm/libsofthsm2.so",
+        "--pkcs11-key",
+        "tls",
+        "--cert",
+        &cert,
+    ]);
+    assert_eq!(run.code, Some(2), "{}", run.report());
+    assert!(
+        run.stderr
+            .contains("built without PKCS#11 support (cargo feature `pkcs11`)"),
+        "{}",
+        run.report()
+    );
+    assert!(run.stderr.contains("Usage:"), "{}", run.report());
+}

@@ -9,7 +9,8 @@
 //! `RSATLS_PKCS11_DIR`, it makes a temporary directory and configuration and
 //! runs itself again with both variables set; that second process creates the
 //! token and runs the tests one by one. Arguments are substrings of test names
-//! to run (as with libtest); options (`--nocapture`, ...) are ignored.
+//! to run (as with libtest); `--list` lists them; other options
+//! (`--nocapture`, `--test-threads N`, ...) are ignored.
 
 mod common;
 
@@ -51,22 +52,39 @@ const TESTS: &[(&str, Test)] = &[
         key_is_sensitive,
     ),
     ("raw_decrypt_matches_the_public_key", raw_decrypt_matches),
+    ("more_threads_than_sessions", more_threads_than_sessions),
     ("in_process_handshake_inline", handshake_inline),
     ("in_process_handshake_offloaded", handshake_offloaded),
     ("no_oracle_with_the_token_key", no_oracle),
     ("open_errors_are_typed_and_clear", open_errors),
     ("curl_and_openssl_through_serve", curl_and_openssl_serve),
-    ("curl_through_proxy", curl_through_proxy),
+    (
+        "curl_and_openssl_through_proxy",
+        curl_and_openssl_through_proxy,
+    ),
     ("cli_errors_and_exit_codes", cli_errors),
     ("token_without_raw_rsa_is_refused", no_raw_rsa),
     ("removed_key_reload_and_restart", removed_key),
 ];
 
 fn main() -> ExitCode {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let mut filters = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            // libtest's options that take a value: the value is no filter.
+            "--test-threads" | "--skip" | "--format" | "--color" | "--logfile" | "-Z" => {
+                args.next();
+            }
+            // `cargo test -- --list`: the names, as libtest prints them.
+            "--list" => {
+                TESTS.iter().for_each(|(name, _)| println!("{name}: test"));
+                return ExitCode::SUCCESS;
+            }
+            a if a.starts_with('-') => (),
+            _ => filters.push(arg),
+        }
+    }
     match std::env::var_os("RSATLS_PKCS11_DIR") {
         None => parent(),
         Some(dir) => child(PathBuf::from(dir), &filters),
@@ -484,6 +502,43 @@ fn raw_decrypt_matches(f: &Fixture) {
     assert!(key.raw_decrypt(&[1; 255], &mut out, &mut rng).is_err());
 }
 
+/// Eight threads share a key with two sessions: each operation waits for a
+/// free session and gets its own answer (a lost wake-up would hang here).
+fn more_threads_than_sessions(f: &Fixture) {
+    let key = Arc::new(
+        Pkcs11Key::open(MODULE.as_ref(), &KeySpec::parse(KEY).unwrap(), Some(PIN), 2).unwrap(),
+    );
+    assert_eq!(key.sessions(), 2);
+    let _ = f;
+    let public = common::provider()
+        .rsa_public_key(&key.public_modulus(), &key.public_exponent())
+        .unwrap();
+    let (done, finished) = std::sync::mpsc::channel();
+    for t in 0..8u8 {
+        let mut m = vec![t; 256];
+        m[0] = 0;
+        let mut c = vec![0u8; 256];
+        public.raw_encrypt(&m, &mut c).unwrap();
+        let key = key.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(1);
+            let mut ok = true;
+            for _ in 0..10 {
+                let mut out = vec![0u8; 256];
+                ok &= key.raw_decrypt(&c, &mut out, &mut rng).is_ok() && out == m;
+            }
+            let _ = done.send(ok);
+        });
+    }
+    for _ in 0..8 {
+        let ok = finished
+            .recv_timeout(LIMIT)
+            .expect("a thread waits for a session forever");
+        assert!(ok, "a decryption failed or gave another answer");
+    }
+}
+
 /// Runs one client/server handshake in memory; with `offload`, the server's
 /// private-key operation runs on another thread.
 fn run_handshake(f: &Fixture, offload: bool) -> Vec<Vec<u8>> {
@@ -874,12 +929,12 @@ fn curl_and_openssl_serve(f: &Fixture) {
     assert!(log.contains("TLS_RSA_WITH_AES_256_GCM_SHA384"), "{log}");
 }
 
-fn curl_through_proxy(f: &Fixture) {
+fn curl_and_openssl_through_proxy(f: &Fixture) {
     // An upstream that answers one HTTP request and closes.
     let upstream = TcpListener::bind("127.0.0.1:0").unwrap();
     let up_addr = upstream.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
-        for conn in upstream.incoming().take(2) {
+        for conn in upstream.incoming().take(4) {
             let mut conn: TcpStream = conn.unwrap();
             let mut head = Vec::new();
             let mut byte = [0u8; 1];
@@ -894,6 +949,12 @@ fn curl_through_proxy(f: &Fixture) {
     for cipher in ["AES128-GCM-SHA256", "AES256-GCM-SHA384"] {
         let page = curl(f, server.port(), cipher);
         assert_eq!(page, "from the upstream\r\n", "{cipher}");
+        let (out, err) = s_client(f, server.port(), cipher);
+        assert!(
+            out.contains("from the upstream"),
+            "s_client {cipher}: {out}\n{err}"
+        );
+        assert!(err.contains(&format!("Ciphersuite: {cipher}")), "{err}");
     }
 }
 

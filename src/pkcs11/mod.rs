@@ -426,7 +426,7 @@ impl Pkcs11Key {
     /// C_Decrypt with `CKM_RSA_X_509` on a pooled session, the result
     /// left-padded to `out.len()` (the modulus length). A token may strip
     /// leading zero bytes from a raw result (PKCS#11 leaves it open); SoftHSM2
-    /// returns all k bytes, so the padding loop does not run there.
+    /// returns all k bytes, so nothing is padded there.
     fn decrypt(&self, ciphertext: &[u8], out: &mut [u8]) -> Result<(), CkError> {
         let lease = self.pool.take()?;
         let result = lease
@@ -440,14 +440,20 @@ impl Pkcs11Key {
             }
         };
         drop(lease);
-        let Some(pad) = out.len().checked_sub(plain.len()) else {
-            return Err(CkError::InvalidValue);
-        };
-        out[..pad].fill(0);
-        out[pad..].copy_from_slice(&plain);
+        let fits = left_pad(&plain, out);
         plain.zeroize();
-        Ok(())
+        fits.map_err(|()| CkError::InvalidValue)
     }
+}
+
+/// Writes `value` into `out` right-aligned, zeros before it; a value longer
+/// than `out` is refused. The length is the token's business (SoftHSM2
+/// always answers k bytes); the bytes are not looked at.
+fn left_pad(value: &[u8], out: &mut [u8]) -> Result<(), ()> {
+    let pad = out.len().checked_sub(value.len()).ok_or(())?;
+    out[..pad].fill(0);
+    out[pad..].copy_from_slice(value);
+    Ok(())
 }
 
 impl RsaPrivateKey for Pkcs11Key {
@@ -606,4 +612,23 @@ fn strip_zeros(mut v: Vec<u8>) -> Vec<u8> {
     let zeros = v.iter().take_while(|&&b| b == 0).count();
     v.drain(..zeros);
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token that strips the leading zeros of a raw result still yields a
+    /// k-byte answer; a longer one is refused.
+    #[test]
+    fn results_are_left_padded_to_the_modulus_length() {
+        let mut out = [0xeeu8; 6];
+        left_pad(&[0, 2, 7], &mut out).unwrap();
+        assert_eq!(out, [0, 0, 0, 0, 2, 7]);
+        left_pad(&[2, 7], &mut out).unwrap();
+        assert_eq!(out, [0, 0, 0, 0, 2, 7]);
+        left_pad(&[1, 2, 3, 4, 5, 6], &mut out).unwrap();
+        assert_eq!(out, [1, 2, 3, 4, 5, 6]);
+        assert!(left_pad(&[1; 7], &mut out).is_err());
+    }
 }
