@@ -694,17 +694,20 @@ enum Completion {
     Failed,
 }
 
-/// Counts what an offloading exploration visited.
+/// Counts what an offloading exploration visited; every count but
+/// `sequences` is summed over all replays.
 #[derive(Default, Debug)]
 struct OffloadStats {
+    /// Sequences replayed on a fresh server.
     sequences: usize,
+    /// Records fed and checked.
     records: usize,
-    /// Records sent while the operation was out.
+    /// Of those, records fed while the operation was out.
     held: usize,
-    /// Completions while the operation was out, by result.
+    /// Completions checked while the operation was out, by result.
     real: usize,
     failed: usize,
-    /// Completions while nothing was out (refused, nothing changes).
+    /// Completions checked while nothing was out (refused, nothing changes).
     misplaced: usize,
 }
 
