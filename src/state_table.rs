@@ -3,8 +3,8 @@
 //! This table is the single description of what each side accepts when. The
 //! engines' dispatch (`conn::client`, `conn::server`) is tested against it by
 //! exhaustive exploration (`tests/explore.rs`), and the Promela model checked by
-//! spin (`formal/handshake.pml`) is generated from it
-//! (`tests/explore.rs::the_promela_model_is_generated_from_the_table`), so neither
+//! spin (`formal/spin/handshake.pml`) is generated from it
+//! (`tests/promela.rs::the_promela_model_is_generated_from_the_table`), so neither
 //! can drift from the code without a test failing.
 //!
 //! A server's ClientKeyExchange always leads to a pending state
