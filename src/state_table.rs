@@ -3,9 +3,18 @@
 //! This table is the single description of what each side accepts when. The
 //! engines' dispatch (`conn::client`, `conn::server`) is tested against it by
 //! exhaustive exploration (`tests/explore.rs`), and the Promela model checked by
-//! spin (`formal/handshake.pml`) is generated from it
-//! (`tests/explore.rs::the_promela_model_is_generated_from_the_table`), so neither
+//! spin (`formal/spin/handshake.pml`) is generated from it
+//! (`tests/promela.rs::the_promela_model_is_generated_from_the_table`), so neither
 //! can drift from the code without a test failing.
+//!
+//! A server's ClientKeyExchange always leads to a pending state
+//! ([`State::ExpectPrivateKeyResult`], [`State::ExpectCertifiedPrivateKeyResult`]),
+//! where every message is [`Outcome::Held`]. Leaving it is an internal step,
+//! not a message ([`after_private_key_result`]): a server with the key in
+//! process (the default) takes it at once, inside the same `poll_event`, so its
+//! `state()` never reports a pending state; one configured with
+//! `ServerConfig::with_private_key_offload` takes it when the caller hands the
+//! operation's result back.
 //!
 //! The table describes *well-formed* messages arriving in a given state. What a
 //! malformed one does (decode_error, bad_record_mac, …) is the codec's and record
@@ -57,9 +66,11 @@ pub enum State {
     /// Server: the client sent a certificate; waiting for ClientKeyExchange,
     /// which a CertificateVerify must follow.
     ExpectCertifiedClientKeyExchange,
-    /// Server with the private-key operation offloaded: the ClientKeyExchange
-    /// was read and its operation handed out; no input is processed until the
-    /// result comes back ([`outcome`] holds every message).
+    /// Server: the ClientKeyExchange was read and its private-key operation
+    /// is out; no input is processed until the result comes back ([`outcome`]
+    /// holds every message). A server with the key in process leaves this
+    /// state at once ([`after_private_key_result`]); only an offloading one is
+    /// ever seen in it.
     ExpectPrivateKeyResult,
     /// As [`State::ExpectPrivateKeyResult`], after a client certificate: a
     /// CertificateVerify follows.
@@ -90,6 +101,7 @@ impl State {
             Side::Server => &[
                 Self::ExpectClientHello,
                 Self::ExpectClientKeyExchange,
+                Self::ExpectPrivateKeyResult,
                 Self::ExpectChangeCipherSpec,
                 Self::ExpectFinished,
                 Self::Established,
@@ -99,12 +111,21 @@ impl State {
                 Self::ExpectClientCertificate,
                 Self::ExpectClientKeyExchange,
                 Self::ExpectCertifiedClientKeyExchange,
+                Self::ExpectPrivateKeyResult,
+                Self::ExpectCertifiedPrivateKeyResult,
                 Self::ExpectCertificateVerify,
                 Self::ExpectChangeCipherSpec,
                 Self::ExpectFinished,
                 Self::Established,
             ],
         }
+    }
+
+    /// Where a server with the key in process is seen after reaching `self`:
+    /// past the internal step of a pending state ([`after_private_key_result`]),
+    /// otherwise `self`.
+    pub fn settled(self) -> Self {
+        after_private_key_result(self).unwrap_or(self)
     }
 
     /// The state a fresh connection starts in.
@@ -244,10 +265,10 @@ pub enum Outcome {
     Held,
 }
 
-/// The state a server moves to when the private-key operation it handed out
-/// completes (whatever the result: a failed operation is an invalid
-/// ClientKeyExchange, found out at Finished); `None` for states that hand
-/// nothing out.
+/// The internal step out of a pending state: the state a server moves to when
+/// its private-key operation completes (whatever the result: a failed
+/// operation is an invalid ClientKeyExchange, found out at Finished); `None`
+/// for states that wait for no operation.
 pub fn after_private_key_result(state: State) -> Option<State> {
     match state {
         State::ExpectPrivateKeyResult => Some(State::ExpectChangeCipherSpec),
@@ -261,7 +282,8 @@ pub fn outcome(side: Side, state: State, msg: Message) -> Outcome {
     use Message as M;
     use Outcome::*;
     use State as S;
-    // While the private-key operation is out, nothing is read, not even alerts.
+    // While the private-key operation is out, nothing is read, not even alerts:
+    // nothing may be decided before the premaster is (RFC 5246 §7.4.7.1).
     if after_private_key_result(state).is_some() {
         return Held;
     }
@@ -293,8 +315,10 @@ pub fn outcome(side: Side, state: State, msg: Message) -> Outcome {
         // ClientKeyExchange, and only after a certificate with signing capability
         // (every certificate rsatls accepts): without it the client is not
         // authenticated, so its absence is unexpected_message, not a fallback.
+        // RFC 5246 §7.4.7.1: the premaster is decrypted (or the private-key
+        // operation handed out) before anything else is read.
         (Side::ServerWithClientAuth, S::ExpectCertifiedClientKeyExchange, M::ClientKeyExchange) => {
-            Next(S::ExpectCertificateVerify)
+            Next(S::ExpectCertifiedPrivateKeyResult)
         }
         (Side::ServerWithClientAuth, S::ExpectCertificateVerify, M::CertificateVerify) => {
             Next(S::ExpectChangeCipherSpec)
@@ -303,7 +327,7 @@ pub fn outcome(side: Side, state: State, msg: Message) -> Outcome {
             Side::Server | Side::ServerWithClientAuth,
             S::ExpectClientKeyExchange,
             M::ClientKeyExchange,
-        ) => Next(S::ExpectChangeCipherSpec),
+        ) => Next(S::ExpectPrivateKeyResult),
         (
             Side::Server | Side::ServerWithClientAuth,
             S::ExpectChangeCipherSpec,
@@ -369,6 +393,75 @@ mod tests {
                 Message::Certificate,
                 "body of {len} bytes"
             );
+        }
+    }
+
+    /// The states the table (with the internal step out of a pending state)
+    /// reaches from `side`'s initial state.
+    fn reachable(side: Side) -> std::collections::BTreeSet<State> {
+        let mut seen = std::collections::BTreeSet::from([State::initial(side)]);
+        let mut todo = vec![State::initial(side)];
+        while let Some(state) = todo.pop() {
+            let nexts = Message::ALL
+                .iter()
+                .filter_map(|&m| match outcome(side, state, m) {
+                    Outcome::Next(next) => Some(next),
+                    _ => None,
+                })
+                .chain(after_private_key_result(state));
+            for next in nexts {
+                if seen.insert(next) {
+                    todo.push(next);
+                }
+            }
+        }
+        seen
+    }
+
+    #[test]
+    fn every_state_the_table_reaches_is_listed_and_every_listed_one_is_reached() {
+        for side in [Side::Client, Side::Server, Side::ServerWithClientAuth] {
+            let listed: std::collections::BTreeSet<State> =
+                State::all(side).iter().copied().collect();
+            assert_eq!(reachable(side), listed, "{side:?}");
+        }
+    }
+
+    #[test]
+    fn a_client_key_exchange_always_leads_to_a_pending_state_that_holds_everything() {
+        // RFC 5246 §7.4.7.1: nothing is decided before the premaster is, so
+        // the table has no way past a ClientKeyExchange but the internal step.
+        for side in [Side::Server, Side::ServerWithClientAuth] {
+            for &state in State::all(side) {
+                let Outcome::Next(next) = outcome(side, state, Message::ClientKeyExchange) else {
+                    continue;
+                };
+                let after = after_private_key_result(next);
+                assert!(after.is_some(), "{side:?}: {state:?} → {next:?}");
+                assert_eq!(next.settled(), after.unwrap());
+                for msg in Message::ALL {
+                    assert_eq!(outcome(side, next, msg), Outcome::Held, "{msg:?}");
+                }
+            }
+        }
+        assert_eq!(
+            after_private_key_result(State::ExpectPrivateKeyResult),
+            Some(State::ExpectChangeCipherSpec)
+        );
+        assert_eq!(
+            after_private_key_result(State::ExpectCertifiedPrivateKeyResult),
+            Some(State::ExpectCertificateVerify)
+        );
+        // Only the pending states hold input; the client never has one.
+        for side in [Side::Client, Side::Server, Side::ServerWithClientAuth] {
+            for &state in State::all(side) {
+                let holds = Message::ALL
+                    .iter()
+                    .any(|&m| outcome(side, state, m) == Outcome::Held);
+                assert_eq!(holds, after_private_key_result(state).is_some());
+                assert!(!(holds && side == Side::Client));
+                assert_eq!(state.settled() == state, !holds);
+            }
         }
     }
 

@@ -10,6 +10,13 @@
 //! engine's observable outcome — error and alert, state, events, output — must be
 //! what the table predicts. A sequence is not extended past a terminal outcome;
 //! stickiness after a fatal error is checked once per fatal leaf.
+//!
+//! A server with the key in process takes the internal step out of the pending
+//! state after a ClientKeyExchange at once (`State::settled`). Servers that
+//! offload the private-key operation are explored too
+//! ([`offloading_servers_hold_every_record_until_the_result_and_then_follow_the_table`]):
+//! there, handing back the operation's result (the real one, or a failure) is
+//! one more letter of the alphabet.
 
 mod common;
 #[path = "chain/pki.rs"]
@@ -19,15 +26,18 @@ use common::wire::*;
 use common::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use rsatls::crypto::CryptoError;
 use rsatls::msgs::alert::Alert;
 use rsatls::msgs::enums::{
     AlertDescription, AlertLevel, ClientCertificateType, ContentType, HandshakeType,
     SignatureScheme,
 };
 use rsatls::msgs::handshake::{CertificateRequest, DigitallySigned, HandshakeMessage};
-use rsatls::state_table::{Message, Outcome, Side, State, outcome};
+use rsatls::state_table::{Message, Outcome, Side, State, after_private_key_result, outcome};
 use rsatls::suites::Suite;
-use rsatls::{ClientAuthMode, ClientConnection, Endpoint, Error, ServerConnection};
+use rsatls::{
+    ClientAuthMode, ClientConnection, Endpoint, Error, Event, PrivateKeyOperation, ServerConnection,
+};
 
 /// Longest sequence explored.
 const DEPTH: usize = 6;
@@ -217,10 +227,11 @@ fn scripts() -> (Script, Script) {
 
 /// A server that asks for client certificates, optionally (so both an empty
 /// Certificate and a certificate are accepted), trusting the test root.
-fn client_auth_server() -> ServerConnection {
+fn client_auth_server(offload: bool) -> ServerConnection {
     let config = server_config("rsa2048")
         .with_client_auth(vec![pki::pki().root.clone()], ClientAuthMode::Optional)
-        .unwrap();
+        .unwrap()
+        .with_private_key_offload(offload);
     ServerConnection::new_at(
         std::sync::Arc::new(config),
         pki::now(),
@@ -408,21 +419,68 @@ impl Peer<'_> {
     }
 }
 
+/// Feeds one record and drains the events; an operation handed out goes to
+/// `op` (`common::feed` knows no such event).
+fn feed_record<C: Endpoint>(
+    conn: &mut C,
+    rec: &[u8],
+    op: &mut Option<PrivateKeyOperation>,
+) -> Result<Vec<Ev>, Error> {
+    // Every record of the exploration is far smaller than the one-record
+    // buffer, so it is taken whole, also while input is held.
+    assert_eq!(conn.read_tls(rec)?, rec.len());
+    let mut events = Vec::new();
+    drain_events(conn, &mut events, op)?;
+    Ok(events)
+}
+
+fn drain_events<C: Endpoint>(
+    conn: &mut C,
+    events: &mut Vec<Ev>,
+    op: &mut Option<PrivateKeyOperation>,
+) -> Result<(), Error> {
+    while let Some(ev) = conn.poll_event()? {
+        events.push(match ev {
+            Event::HandshakeComplete(info) => Ev::Complete(info.clone()),
+            Event::ApplicationData(d) => Ev::Data(d.to_vec()),
+            Event::PeerClosed => Ev::Closed,
+            Event::PrivateKeyOperation(o) => {
+                assert!(op.replace(o).is_none(), "a second operation");
+                continue;
+            }
+            other => panic!("an event the exploration does not know: {other:?}"),
+        });
+    }
+    Ok(())
+}
+
+/// The sticky failure after `err`: the same error, and nothing more, on any
+/// further input.
+fn assert_sticky<C: Endpoint>(conn: &mut C, err: &Error, ctx: &str) {
+    assert_eq!(conn.read_tls(&[22, 3, 3, 0, 0]), Err(err.clone()), "{ctx}");
+    assert_eq!(conn.poll_event().err().as_ref(), Some(err), "{ctx}");
+    assert!(!conn.wants_write(), "{ctx}");
+}
+
 /// Checks what an engine did with one record against the table's prediction;
-/// returns whether the connection is still open to more input.
+/// returns whether the connection is still open to more input, and the
+/// private-key operation it handed out, if any. `offload`: the server hands
+/// the operation out instead of taking the internal step at once.
 fn check<C: Endpoint>(
     conn: &mut C,
     state_of: fn(&C) -> Option<State>,
     before: State,
     rec: &[u8],
     expected: Outcome,
-    path: &[Message],
-) -> bool {
-    let result = feed(conn, rec, usize::MAX);
+    path: &dyn std::fmt::Debug,
+    offload: bool,
+) -> (bool, Option<PrivateKeyOperation>) {
+    let mut op = None;
+    let result = feed_record(conn, rec, &mut op);
     let out = take_output(conn);
     let state = state_of(conn);
     let ctx = || format!("sequence {path:?} (last message in state {before:?})");
-    match expected {
+    let open = match expected {
         Outcome::Fatal(desc) => {
             let err = result.expect_err(&ctx());
             assert_eq!(err.alert(), Some(desc), "{}: {err:?}", ctx());
@@ -431,15 +489,7 @@ fn check<C: Endpoint>(
             let recs = records(&out);
             assert_eq!(recs.len(), 1, "{}", ctx());
             assert_eq!(recs[0].0.typ, ContentType::ALERT, "{}", ctx());
-            // Sticky: the same error, and nothing more, on any further input.
-            assert_eq!(
-                conn.read_tls(&[22, 3, 3, 0, 0]),
-                Err(err.clone()),
-                "{}",
-                ctx()
-            );
-            assert_eq!(conn.poll_event().err(), Some(err), "{}", ctx());
-            assert!(!conn.wants_write(), "{}", ctx());
+            assert_sticky(conn, &err, &ctx());
             false
         }
         Outcome::PeerFailed => {
@@ -471,10 +521,26 @@ fn check<C: Endpoint>(
             assert_eq!(recs[0].0.typ, ContentType::ALERT, "{}", ctx());
             true
         }
-        Outcome::Held => unreachable!("no state the table reaches from the start holds input"),
+        // The private-key operation is out: the record is buffered, undecided.
+        Outcome::Held => {
+            assert_eq!(result.as_deref(), Ok(&[][..]), "{}", ctx());
+            assert_eq!(state, Some(before), "{}", ctx());
+            assert!(out.is_empty(), "{}", ctx());
+            true
+        }
         Outcome::Next(next) => {
             let events = result.unwrap_or_else(|e| panic!("{}: {e:?}", ctx()));
-            assert_eq!(state, Some(next), "{}", ctx());
+            // A ClientKeyExchange leads to a pending state: a server with the
+            // key in process takes the internal step out of it at once, an
+            // offloading one stops there and hands the operation out, and
+            // neither answers anything yet.
+            let pending = after_private_key_result(next).is_some();
+            let seen = if offload { next } else { next.settled() };
+            assert_eq!(state, Some(seen), "{}", ctx());
+            assert_eq!(op.is_some(), offload && pending, "{}", ctx());
+            if pending {
+                assert!(out.is_empty(), "{}", ctx());
+            }
             match (before, next) {
                 (State::Established, _) => {
                     assert_eq!(events, vec![Ev::Data(b"ping".to_vec())], "{}", ctx())
@@ -486,7 +552,8 @@ fn check<C: Endpoint>(
             }
             true
         }
-    }
+    };
+    (open, op)
 }
 
 /// Counts what an exploration visited.
@@ -517,7 +584,7 @@ fn replay(side: Side, script: &Script, path: &[Message], stats: &mut Stats) -> b
             run(&mut s, ServerConnection::state, side, script, path, stats)
         }
         Side::ServerWithClientAuth => {
-            let mut s = client_auth_server();
+            let mut s = client_auth_server(false);
             run(&mut s, ServerConnection::state, side, script, path, stats)
         }
         Side::Client => {
@@ -546,7 +613,7 @@ fn run<C: Endpoint>(
         let expected = outcome(side, state, msg);
         let rec = peer.render(msg);
         stats.records += 1;
-        let open = check(conn, state_of, state, &rec, expected, &path[..=i]);
+        let (open, _) = check(conn, state_of, state, &rec, expected, &&path[..=i], false);
         if !open {
             // The exploration never extends a sequence past a terminal outcome.
             assert_eq!(
@@ -557,7 +624,7 @@ fn run<C: Endpoint>(
             return false;
         }
         if let Outcome::Next(next) = expected {
-            state = next;
+            state = next.settled();
         }
     }
     true
@@ -597,10 +664,406 @@ fn table_sequences(side: Side, state: State, depth: usize) -> usize {
         .iter()
         .map(|&msg| {
             1 + match outcome(side, state, msg) {
-                Outcome::Next(next) => table_sequences(side, next, depth - 1),
+                Outcome::Next(next) => table_sequences(side, next.settled(), depth - 1),
                 Outcome::Ignore | Outcome::Refuse(_) => table_sequences(side, state, depth - 1),
                 Outcome::Fatal(_) | Outcome::PeerFailed | Outcome::Closed | Outcome::Held => 0,
             }
         })
         .sum()
+}
+
+/// The most records an offloading server is sent while its operation is out,
+/// in a row: every sequence of up to this many is held, then completed.
+const HELD_DEPTH: usize = 3;
+
+/// One letter of an offloading server's exploration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    /// A record from the peer.
+    Record(Message),
+    /// The caller hands back the private-key operation's result.
+    Complete(Completion),
+}
+
+/// Which result the caller hands back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Completion {
+    /// The operation's own result (`PrivateKeyOperation::run`).
+    Real,
+    /// A failure (a key server that did not answer, a token error).
+    Failed,
+}
+
+/// Counts what an offloading exploration visited; every count but
+/// `sequences` is summed over all replays.
+#[derive(Default, Debug)]
+struct OffloadStats {
+    /// Sequences replayed on a fresh server.
+    sequences: usize,
+    /// Records fed and checked.
+    records: usize,
+    /// Of those, records fed while the operation was out.
+    held: usize,
+    /// Completions checked while the operation was out, by result.
+    real: usize,
+    failed: usize,
+    /// Completions checked while nothing was out (refused, nothing changes).
+    misplaced: usize,
+}
+
+/// The operation's real result, computed once: RSADP of the same ciphertext
+/// under the same key is the same integer whatever the blinding.
+type ResultCache = Option<(Vec<u8>, Vec<u8>)>;
+
+/// An offloading server for `side`.
+fn offloading_server(side: Side) -> ServerConnection {
+    match side {
+        Side::Server => server(
+            server_config("rsa2048").with_private_key_offload(true),
+            SERVER_SEED,
+        ),
+        Side::ServerWithClientAuth => client_auth_server(true),
+        Side::Client => unreachable!("a client hands nothing out"),
+    }
+}
+
+/// What the table says of a record in `state`. `garbled`: the record is
+/// sealed under the client's keys while the server's premaster came from a
+/// failed operation, so it is the random fallback (RFC 5246 §7.4.7.1) and no
+/// such record authenticates: bad_record_mac, as for an invalid
+/// ClientKeyExchange.
+fn expect(side: Side, state: State, msg: Message, garbled: bool) -> Outcome {
+    match outcome(side, state, msg) {
+        Outcome::Held => Outcome::Held,
+        _ if garbled => Outcome::Fatal(AlertDescription::BAD_RECORD_MAC),
+        other => other,
+    }
+}
+
+/// An event, as the table predicts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Kind {
+    Complete,
+    Data,
+    Closed,
+}
+
+fn kinds(events: &[Ev]) -> Vec<Kind> {
+    events
+        .iter()
+        .map(|e| match e {
+            Ev::Complete(_) => Kind::Complete,
+            Ev::Data(d) => {
+                assert_eq!(d, b"ping");
+                Kind::Data
+            }
+            Ev::Closed => Kind::Closed,
+        })
+        .collect()
+}
+
+fn explore_offload(
+    side: Side,
+    script: &Script,
+    path: &mut Vec<Step>,
+    at: (usize, bool, usize),
+    cache: &mut ResultCache,
+    stats: &mut OffloadStats,
+) {
+    // Records sent so far, whether the operation is out, records held.
+    let (records, pending, held) = at;
+    let letters = Message::ALL
+        .iter()
+        .map(|&m| Step::Record(m))
+        .chain([Completion::Real, Completion::Failed].map(Step::Complete));
+    for step in letters {
+        let record = matches!(step, Step::Record(_));
+        if record && (records == DEPTH || (pending && held == HELD_DEPTH)) {
+            continue;
+        }
+        path.push(step);
+        if let Some((state, held)) = replay_offload(side, script, path, cache, stats) {
+            let pending = after_private_key_result(state).is_some();
+            let at = (records + usize::from(record), pending, held);
+            explore_offload(side, script, path, at, cache, stats);
+        }
+        path.pop();
+    }
+}
+
+/// Replays `path` on a fresh offloading server, checking every step; returns
+/// the table state and the number of records held, or `None` once the last
+/// step ended the connection (or was a completion with nothing out, which is
+/// never extended).
+fn replay_offload(
+    side: Side,
+    script: &Script,
+    path: &[Step],
+    cache: &mut ResultCache,
+    stats: &mut OffloadStats,
+) -> Option<(State, usize)> {
+    stats.sequences += 1;
+    let mut s = offloading_server(side);
+    let mut peer = Peer {
+        script,
+        write: None,
+        requested: false,
+    };
+    let mut state = State::initial(side);
+    // The records sent while the operation is out, and whether each was sealed.
+    let mut held: Vec<(Message, bool)> = Vec::new();
+    let mut op = None;
+    let mut failed = false;
+    let last = path.len() - 1;
+    for (i, &step) in path.iter().enumerate() {
+        let ctx = format!("offloaded sequence {:?} (in state {state:?})", &path[..=i]);
+        match step {
+            Step::Record(msg) => {
+                let sealed = peer.write.is_some();
+                let rec = peer.render(msg);
+                stats.records += 1;
+                let expected = expect(side, state, msg, sealed && failed);
+                let (open, handed) = check(
+                    &mut s,
+                    ServerConnection::state,
+                    state,
+                    &rec,
+                    expected,
+                    &&path[..=i],
+                    true,
+                );
+                if !open {
+                    assert_eq!(i, last, "{ctx}: went on after a terminal outcome");
+                    return None;
+                }
+                match expected {
+                    Outcome::Held => {
+                        assert!(s.awaits_private_key_operation(), "{ctx}");
+                        stats.held += 1;
+                        held.push((msg, sealed));
+                    }
+                    Outcome::Next(next) => {
+                        state = next;
+                        if handed.is_some() {
+                            op = handed;
+                            assert!(s.awaits_private_key_operation(), "{ctx}");
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Step::Complete(kind) => {
+                let Some(operation) = op.take() else {
+                    // Nothing is out: refused without failing the connection,
+                    // and nothing changes.
+                    stats.misplaced += 1;
+                    assert!(
+                        matches!(
+                            s.complete_private_key_operation(Err::<Vec<u8>, _>(CryptoError)),
+                            Err(Error::Internal(_))
+                        ),
+                        "{ctx}"
+                    );
+                    assert_eq!(s.state(), Some(state), "{ctx}");
+                    assert!(!s.wants_write(), "{ctx}");
+                    assert!(matches!(s.poll_event(), Ok(None)), "{ctx}");
+                    assert_eq!(i, last, "{ctx}");
+                    return None;
+                };
+                let result = match kind {
+                    Completion::Real => {
+                        stats.real += 1;
+                        let input = operation.input().to_vec();
+                        match cache {
+                            Some((i, o)) if *i == input => Ok(o.clone()),
+                            _ => {
+                                let o = operation.run().expect("the key decrypts").to_vec();
+                                *cache = Some((input, o.clone()));
+                                Ok(o)
+                            }
+                        }
+                    }
+                    Completion::Failed => {
+                        stats.failed += 1;
+                        failed = true;
+                        Err(CryptoError)
+                    }
+                };
+                assert_eq!(s.complete_private_key_operation(result), Ok(()), "{ctx}");
+                assert!(!s.awaits_private_key_operation(), "{ctx}");
+                match release_held(&mut s, side, state.settled(), &held, failed, &ctx) {
+                    Some(next) => state = next,
+                    None => {
+                        assert_eq!(i, last, "{ctx}: went on after a terminal outcome");
+                        return None;
+                    }
+                }
+                held.clear();
+            }
+        }
+    }
+    Some((state, held.len()))
+}
+
+/// After completion: the held records are processed as the table says for
+/// `state` (the one after the internal step), all within the next
+/// `poll_event` calls. Returns the state reached, or `None` if they ended the
+/// connection.
+fn release_held(
+    s: &mut ServerConnection,
+    side: Side,
+    state: State,
+    held: &[(Message, bool)],
+    failed: bool,
+    ctx: &str,
+) -> Option<State> {
+    let mut events = Vec::new();
+    let mut op = None;
+    let result = drain_events(s, &mut events, &mut op);
+    assert!(op.is_none(), "{ctx}");
+    let out = take_output(s);
+    let (want, refusals, end, state) = walk(side, state, held, failed, ctx);
+    // What the server sends: its ChangeCipherSpec and Finished if a held
+    // Finished completed the handshake, a warning alert per refusal, and one
+    // fatal alert if a held record ended it.
+    let mut sent = Vec::new();
+    if want.contains(&Kind::Complete) {
+        sent.extend([ContentType::CHANGE_CIPHER_SPEC, ContentType::HANDSHAKE]);
+    }
+    sent.extend(std::iter::repeat_n(ContentType::ALERT, refusals));
+    if matches!(end, Some(Outcome::Fatal(_))) {
+        sent.push(ContentType::ALERT);
+    }
+    let types: Vec<ContentType> = records(&out).iter().map(|(h, _)| h.typ).collect();
+    assert_eq!(types, sent, "{ctx}");
+    match end {
+        None => {
+            assert!(result.is_ok(), "{ctx}: {result:?}");
+            assert_eq!(kinds(&events), want, "{ctx}");
+            assert_eq!(s.state(), Some(state), "{ctx}");
+            Some(state)
+        }
+        Some(Outcome::Fatal(desc)) => {
+            let err = result.expect_err(ctx);
+            assert_eq!(err.alert(), Some(desc), "{ctx}: {err:?}");
+            assert_eq!(kinds(&events), want, "{ctx}");
+            assert_eq!(s.state(), None, "{ctx}");
+            assert_sticky(s, &err, ctx);
+            None
+        }
+        Some(Outcome::PeerFailed) => {
+            assert!(
+                matches!(result, Err(Error::AlertReceived(_))),
+                "{ctx}: {result:?}"
+            );
+            assert_eq!(kinds(&events), want, "{ctx}");
+            None
+        }
+        Some(Outcome::Closed) => {
+            assert!(result.is_ok(), "{ctx}: {result:?}");
+            assert_eq!(kinds(&events), [want, vec![Kind::Closed]].concat(), "{ctx}");
+            None
+        }
+        Some(other) => unreachable!("{other:?} continues"),
+    }
+}
+
+/// What the table says of the held records once the operation completed,
+/// from `state` (the one after the internal step): the events, the number of
+/// refusals, the terminal outcome if one ends the connection, and the state
+/// reached.
+fn walk(
+    side: Side,
+    mut state: State,
+    held: &[(Message, bool)],
+    failed: bool,
+    ctx: &str,
+) -> (Vec<Kind>, usize, Option<Outcome>, State) {
+    let mut want = Vec::new();
+    let mut refusals = 0;
+    for &(msg, sealed) in held {
+        match expect(side, state, msg, sealed && failed) {
+            Outcome::Next(next) => {
+                match (state, next) {
+                    (State::Established, _) => want.push(Kind::Data),
+                    (_, State::Established) => want.push(Kind::Complete),
+                    _ => {}
+                }
+                assert_eq!(next, next.settled(), "{ctx}: a second operation");
+                state = next;
+            }
+            Outcome::Ignore => {}
+            Outcome::Refuse(_) => refusals += 1,
+            Outcome::Held => panic!("{ctx}: held again after completion"),
+            terminal => return (want, refusals, Some(terminal), state),
+        }
+    }
+    (want, refusals, None, state)
+}
+
+/// How many sequences the offloading exploration must visit from `state`
+/// with `records` more records allowed, `held` records held, `sealed` once
+/// the peer has sent a ChangeCipherSpec, and `failed` once a failed result
+/// came back: the exploration's rules applied to the table alone.
+fn offload_sequences(
+    side: Side,
+    state: State,
+    records: usize,
+    held: &[(Message, bool)],
+    sealed: bool,
+    failed: bool,
+) -> usize {
+    let pending = after_private_key_result(state).is_some();
+    let mut n = 0;
+    if records > 0 && !(pending && held.len() == HELD_DEPTH) {
+        for msg in Message::ALL {
+            n += 1;
+            let then_sealed = sealed || msg == Message::ChangeCipherSpec;
+            n += match expect(side, state, msg, sealed && failed) {
+                Outcome::Held => {
+                    let held = [held, &[(msg, sealed)]].concat();
+                    offload_sequences(side, state, records - 1, &held, then_sealed, failed)
+                }
+                Outcome::Next(next) => {
+                    offload_sequences(side, next, records - 1, &[], then_sealed, failed)
+                }
+                Outcome::Ignore | Outcome::Refuse(_) => {
+                    offload_sequences(side, state, records - 1, &[], then_sealed, failed)
+                }
+                Outcome::Fatal(_) | Outcome::PeerFailed | Outcome::Closed => 0,
+            };
+        }
+    }
+    for failed in [false, true] {
+        n += 1;
+        if pending {
+            let (_, _, end, next) = walk(side, state.settled(), held, failed, "count");
+            if end.is_none() {
+                n += offload_sequences(side, next, records, &[], sealed, failed);
+            }
+        }
+    }
+    n
+}
+
+#[test]
+fn offloading_servers_hold_every_record_until_the_result_and_then_follow_the_table() {
+    let (playing_client, _) = scripts();
+    let authenticating_client = client_auth_script(&playing_client);
+    for (side, script) in [
+        (Side::Server, &playing_client),
+        (Side::ServerWithClientAuth, &authenticating_client),
+    ] {
+        let mut stats = OffloadStats::default();
+        let mut cache = None;
+        let start = (0, false, 0);
+        explore_offload(side, script, &mut Vec::new(), start, &mut cache, &mut stats);
+        println!("{side:?} offloading: {stats:?}");
+        // Every letter was tried where the table allows it.
+        assert_eq!(
+            stats.sequences,
+            offload_sequences(side, State::initial(side), DEPTH, &[], false, false),
+            "{side:?}"
+        );
+    }
 }

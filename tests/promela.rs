@@ -12,11 +12,17 @@
 //! server's random premaster (so the client's Finished record cannot be opened),
 //! and a Finished only verifies when it is genuine and the receiver's transcript
 //! holds no forged message.
+//!
+//! The server is the offloading one: after a ClientKeyExchange it waits in a
+//! pending state, reads nothing (the attacker may go on injecting, dropping and
+//! reordering), and leaves it by a nondeterministic completion whose result
+//! may fail (under attack). A server with the key in process is the special
+//! case of a completion taken at once.
 
 use std::fmt::Write;
 
 use rsatls::msgs::enums::AlertDescription;
-use rsatls::state_table::{Message, Outcome, Side, State, outcome};
+use rsatls::state_table::{Message, Outcome, Side, State, after_private_key_result, outcome};
 
 /// A model, correct or deliberately broken.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -38,10 +44,13 @@ enum Variant {
     /// ClientKeyExchange to ChangeCipherSpec and Finished without a
     /// CertificateVerify, even after a non-empty Certificate.
     NoCertificateVerify,
+    /// The server reads on while its private-key operation is out, deciding
+    /// the held messages as in the state after completion.
+    DecideWhilePending,
 }
 
 impl Variant {
-    const ALL: [Variant; 7] = [
+    const ALL: [Variant; 8] = [
         Self::Faithful,
         Self::EarlyApplicationData,
         Self::KeyExchangeOracle,
@@ -49,6 +58,7 @@ impl Variant {
         Self::ContinueAfterFatal,
         Self::ApplicationDataBeforeCertificateVerify,
         Self::NoCertificateVerify,
+        Self::DecideWhilePending,
     ];
 
     fn file(self) -> &'static str {
@@ -62,6 +72,7 @@ impl Variant {
                 "broken_application_data_before_certificate_verify.pml"
             }
             Self::NoCertificateVerify => "broken_no_certificate_verify.pml",
+            Self::DecideWhilePending => "broken_decide_while_pending.pml",
         }
     }
 }
@@ -111,7 +122,13 @@ fn table(variant: Variant, side: Side, state: State, msg: Message) -> Outcome {
             Side::ServerWithClientAuth,
             State::ExpectCertifiedClientKeyExchange,
             Message::ClientKeyExchange,
-        ) => Outcome::Next(State::ExpectChangeCipherSpec),
+        ) => Outcome::Next(State::ExpectPrivateKeyResult),
+        (Variant::DecideWhilePending, Side::Server | Side::ServerWithClientAuth, _, _) => {
+            match after_private_key_result(state) {
+                Some(after) => outcome(side, after, msg),
+                None => outcome(side, state, msg),
+            }
+        }
         _ => outcome(side, state, msg),
     }
 }
@@ -171,8 +188,8 @@ fn effects(
         }
         (Side::Server | Side::ServerWithClientAuth, Message::ClientKeyExchange) => {
             // RFC 5246 §7.4.7.1: an invalid premaster is replaced by a random one;
-            // nothing is sent either way.
-            b.push_str("tainted = tainted || !ok; pms_bad = !ok; ");
+            // nothing is sent either way. The private-key operation is now out.
+            b.push_str("tainted = tainted || !ok; pms_bad = !ok; pk_out = 1; ");
             if variant == Variant::KeyExchangeOracle {
                 b.push_str("if :: pms_bad -> ");
                 fatal(&mut b, AlertDescription::DECRYPT_ERROR);
@@ -258,11 +275,20 @@ fn effects(
 fn step(variant: Variant, side: Side) -> String {
     let p = side_prefix(side);
     let mut s = format!(
-        "/* One record into the {side:?}: updates st, tainted, pms_bad; fills the\n   \
-         caller's out/outv/nout with the records sent; sets the caller's fate. */\n\
-         inline {}_step(st, m, ok, tainted, pms_bad) {{\n  nout = 0; fate = GO;\n  if\n",
+        "/* One record into the {side:?}: updates st, tainted, pms_bad, pk_out; fills\n   \
+         the caller's out/outv/nout with the records sent; sets the caller's fate. */\n\
+         inline {}_step(st, m, ok, tainted, pms_bad, pk_out) {{\n  nout = 0; fate = GO;\n",
         p.to_lowercase()
     );
+    if side != Side::Client {
+        // The table holds every message in a pending state, so those states
+        // have no rows: reading one there is a violation in itself.
+        s.push_str(
+            "  /* Property: nothing is read while the private-key operation is out. */\n  \
+             assert(!pk_out);\n",
+        );
+    }
+    s.push_str("  if\n");
     for &state in State::all(side) {
         for msg in Message::ALL {
             let guard = format!("st == {} && m == {msg:?}", state_name(side, state));
@@ -297,12 +323,45 @@ fn step(variant: Variant, side: Side) -> String {
                 }
                 Outcome::PeerFailed => "fate = PEER_FAILED".to_string(),
                 Outcome::Closed => "fate = CLOSED".to_string(),
-                Outcome::Held => unreachable!("State::all lists no state that holds input"),
+                Outcome::Held => continue,
             };
             let _ = writeln!(s, "  :: {guard} -> {action}");
         }
     }
     s.push_str("  fi\n}\n\n");
+    s
+}
+
+/// A server's internal step out of its pending states
+/// (`state_table::after_private_key_result`), and the test for them.
+fn completion(side: Side) -> String {
+    let p = side_prefix(side).to_lowercase();
+    let pending: Vec<State> = State::all(side)
+        .iter()
+        .copied()
+        .filter(|&st| after_private_key_result(st).is_some())
+        .collect();
+    let mut s = format!(
+        "/* The {side:?}'s private-key operation completes: the internal step out of\n   \
+         a pending state. A failed result is an invalid ClientKeyExchange (RFC 5246\n   \
+         §7.4.7.1): the premaster is the random fallback. */\n\
+         inline {p}_complete(st, pms_bad, pk_out, failed_result) {{\n  if\n"
+    );
+    for &st in &pending {
+        let after = after_private_key_result(st).unwrap();
+        let _ = writeln!(
+            s,
+            "  :: st == {} -> st = {}",
+            state_name(side, st),
+            state_name(side, after)
+        );
+    }
+    s.push_str("  fi;\n  pk_out = 0;\n  pms_bad = pms_bad || failed_result\n}\n");
+    let tests: Vec<String> = pending
+        .iter()
+        .map(|&st| format!("st == {}", state_name(side, st)))
+        .collect();
+    let _ = writeln!(s, "#define {p}_pending(st) ({})\n", tests.join(" || "));
     s
 }
 
@@ -344,20 +403,43 @@ fn process(variant: Variant, side: Side) -> String {
         }
         _ => "",
     };
+    // The server's internal step: while its private-key operation is out it
+    // reads nothing and, whenever the scheduler lets it, completes. Under
+    // attack the result may be a failure (an invalid ClientKeyExchange).
+    let (top, completion) = match side {
+        Side::Client => ("RECV", String::new()),
+        Side::Server | Side::ServerWithClientAuth => {
+            let read_on = match variant {
+                Variant::DecideWhilePending => "true -> skip /* broken: reads on while pending */",
+                _ => "else -> skip",
+            };
+            (
+                "pk",
+                format!(
+                    "pk:\n  if\n  :: {step}_pending(st) ->\n     atomic {{\n#ifdef HONEST\n     \
+                     pk_failed = 0;\n#else\n     if :: pk_failed = 0 :: pk_failed = 1 fi;\n#endif\n     \
+                     {step}_complete(st, pms_bad, pk_out, pk_failed); {lp}_st = st; pk_failed = 0 }}\n  \
+                     :: {read_on}\n  fi;\n"
+                ),
+            )
+        }
+    };
     format!(
         "proctype {name}() {{\n  byte st = {initial}; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;\n  \
-         mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;\n{first}\
+         bool pk_out = 0; bool pk_failed = 0;\n  \
+         mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;\n{first}{completion}\
          RECV:\n  atomic {{\n  {inbox}?m,ok;\n  \
          /* Property: after a fatal alert, nothing more is processed. */\n  assert(!{lp}_failed);\n  \
-         {step}_step(st, m, ok, tainted, pms_bad);\n  \
+         {step}_step(st, m, ok, tainted, pms_bad, pk_out);\n  \
          i = 0;\n  do :: i < nout -> {outbox}!out[i],outv[i]; out[i] = 0; outv[i] = 0; i++ :: else -> break od;\n  \
          {lp}_st = st; m = 0; ok = 0; i = 0; nout = 0\n  }};\n  \
          if\n  :: fate == FAIL -> {lp}_failed = 1; {after_fatal}\n  \
          :: fate == PEER_FAILED || fate == CLOSED -> goto stopped\n  :: else -> skip\n  fi;\n  \
          if\n  :: st == {established} ->\n     \
-         /* Property: complete only with a verified Finished over an untampered transcript. */\n     \
-         assert(!tainted && !pms_bad);\n     {client_auth_check}{lp}_established = 1\n  :: else -> skip\n  fi;\n\
-         #ifdef HONEST\n  if :: st == {established} -> goto done :: else -> goto RECV fi;\n#else\n  goto RECV;\n#endif\n\
+         /* Property: complete only with a verified Finished over an untampered transcript,\n        \
+         and (server) with the private-key operation's result in. */\n     \
+         assert(!tainted && !pms_bad && !pk_out);\n     {client_auth_check}{lp}_established = 1\n  :: else -> skip\n  fi;\n\
+         #ifdef HONEST\n  if :: st == {established} -> goto done :: else -> goto {top} fi;\n#else\n  goto {top};\n#endif\n\
          failed:\n  skip;\n\
          stopped:\n  skip;\n\
          done:\n  skip\n}}\n\n"
@@ -398,6 +480,8 @@ fn generate(variant: Variant) -> String {
     s.push_str(&step(variant, Side::Client));
     s.push_str(&step(variant, Side::Server));
     s.push_str(&step(variant, Side::ServerWithClientAuth));
+    s.push_str(&completion(Side::Server));
+    s.push_str(&completion(Side::ServerWithClientAuth));
     s.push_str(&process(variant, Side::Client));
     s.push_str(
         "/* The server asks for client certificates with -DCLIENT_AUTH (and the\n   \
@@ -433,21 +517,29 @@ fn generate(variant: Variant) -> String {
         s,
         "/* Property: the server's answers to a valid and to an invalid ClientKeyExchange\n   \
          are the same until the client's Finished. Two copies of the server step run in\n   \
-         lockstep on the same nondeterministic input; only the ClientKeyExchange differs\n   \
-         (genuine for copy A, made up for copy B). */\n\
-         #ifdef CLIENT_AUTH\n#define server_step a_step\n#define SERVER_START {a0}\n#define SERVER_FINISHED {afin}\n\
-         #else\n#define server_step s_step\n#define SERVER_START {s0}\n#define SERVER_FINISHED {fin}\n#endif\n\
-         proctype NoOracle() {{\n  byte a = SERVER_START, b = SERVER_START; bool ta = 0, tb = 0, pa = 0, pb = 0;\n  \
+         lockstep on the same nondeterministic input; only the premaster differs: copy A\n   \
+         gets a genuine ClientKeyExchange and its private-key operation succeeds, copy B\n   \
+         gets a made-up one, or a failed operation, or both. */\n\
+         #ifdef CLIENT_AUTH\n#define server_step a_step\n#define server_complete a_complete\n#define server_pending a_pending\n\
+         #define SERVER_START {a0}\n#define SERVER_FINISHED {afin}\n\
+         #else\n#define server_step s_step\n#define server_complete s_complete\n#define server_pending s_pending\n\
+         #define SERVER_START {s0}\n#define SERVER_FINISHED {fin}\n#endif\n\
+         proctype NoOracle() {{\n  byte a = SERVER_START, b = SERVER_START; bool ta = 0, tb = 0, pa = 0, pb = 0, qa = 0, qb = 0, fb = 0;\n  \
          mtype out[4], oa[4]; byte outv[4], va[4]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;\n  \
-         do\n  :: i < NO_ORACLE_DEPTH ->\n     {any};\n     if :: ok = 1 :: ok = 0 fi;\n     \
-         if :: m == ClientKeyExchange -> oka = 1; okb = 0 :: else -> oka = ok; okb = ok fi;\n     \
+         do\n  :: i < NO_ORACLE_DEPTH ->\n     if\n     \
+         :: server_pending(a) ->\n        \
+         if :: fb = 0 :: fb = 1 fi;\n        \
+         server_complete(a, pa, qa, 0); server_complete(b, pb, qb, fb);\n        \
+         assert(a == b); fb = 0\n     \
+         :: else ->\n     {any};\n     if :: ok = 1 :: ok = 0 fi;\n     \
+         if :: m == ClientKeyExchange -> oka = 1; if :: okb = 0 :: okb = 1 fi :: else -> oka = ok; okb = ok fi;\n     \
          if :: a == SERVER_FINISHED && m == Finished -> break :: else -> skip fi;\n     \
-         server_step(a, m, oka, ta, pa);\n     \
+         server_step(a, m, oka, ta, pa, qa);\n     \
          na = nout; fa = fate; k = 0; do :: k < nout -> oa[k] = out[k]; va[k] = outv[k]; k++ :: else -> break od;\n     \
-         server_step(b, m, okb, tb, pb);\n     \
+         server_step(b, m, okb, tb, pb, qb);\n     \
          assert(na == nout && fa == fate && a == b);\n     \
          k = 0; do :: k < nout -> assert(oa[k] == out[k] && va[k] == outv[k]); k++ :: else -> break od;\n     \
-         if :: fate != GO -> break :: else -> i++ fi\n  :: else -> break\n  od\n}}\n\n\
+         if :: fate != GO -> break :: else -> i++ fi\n     fi\n  :: else -> break\n  od\n}}\n\n\
          init {{\n  atomic {{\n#ifdef NO_ORACLE\n    run NoOracle()\n#else\n    run Client(); run Server(); run Network()\n#endif\n  }}\n\
          #ifdef HONEST\n  /* Property: the honest run completes (spin also reports any deadlock). */\n  \
          /* Blocks, and spin reports an invalid end state, unless both complete. */\n  \

@@ -13,17 +13,20 @@ mtype = {HelloRequest, ClientHello, ServerHello, Certificate, EmptyCertificate, 
 #define C_Established 6
 #define S_ExpectClientHello 0
 #define S_ExpectClientKeyExchange 1
-#define S_ExpectChangeCipherSpec 2
-#define S_ExpectFinished 3
-#define S_Established 4
+#define S_ExpectPrivateKeyResult 2
+#define S_ExpectChangeCipherSpec 3
+#define S_ExpectFinished 4
+#define S_Established 5
 #define A_ExpectClientHello 0
 #define A_ExpectClientCertificate 1
 #define A_ExpectClientKeyExchange 2
 #define A_ExpectCertifiedClientKeyExchange 3
-#define A_ExpectCertificateVerify 4
-#define A_ExpectChangeCipherSpec 5
-#define A_ExpectFinished 6
-#define A_Established 7
+#define A_ExpectPrivateKeyResult 4
+#define A_ExpectCertifiedPrivateKeyResult 5
+#define A_ExpectCertificateVerify 6
+#define A_ExpectChangeCipherSpec 7
+#define A_ExpectFinished 8
+#define A_Established 9
 
 /* Waiting for input is a valid end state only under attack (the attacker may
    starve a side); in the honest run a side stuck waiting is a deadlock. */
@@ -55,9 +58,9 @@ bool c_failed, s_failed, c_established, s_established;
 /* The client-authenticating server: a client Certificate came; its CertificateVerify verified. */
 bool a_cert_seen, a_cv_ok;
 
-/* One record into the Client: updates st, tainted, pms_bad; fills the
-   caller's out/outv/nout with the records sent; sets the caller's fate. */
-inline c_step(st, m, ok, tainted, pms_bad) {
+/* One record into the Client: updates st, tainted, pms_bad, pk_out; fills
+   the caller's out/outv/nout with the records sent; sets the caller's fate. */
+inline c_step(st, m, ok, tainted, pms_bad, pk_out) {
   nout = 0; fate = GO;
   if
   :: st == C_ExpectServerHello && m == HelloRequest -> skip
@@ -179,10 +182,12 @@ inline c_step(st, m, ok, tainted, pms_bad) {
   fi
 }
 
-/* One record into the Server: updates st, tainted, pms_bad; fills the
-   caller's out/outv/nout with the records sent; sets the caller's fate. */
-inline s_step(st, m, ok, tainted, pms_bad) {
+/* One record into the Server: updates st, tainted, pms_bad, pk_out; fills
+   the caller's out/outv/nout with the records sent; sets the caller's fate. */
+inline s_step(st, m, ok, tainted, pms_bad, pk_out) {
   nout = 0; fate = GO;
+  /* Property: nothing is read while the private-key operation is out. */
+  assert(!pk_out);
   if
   :: st == S_ExpectClientHello && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientHello && m == ClientHello -> tainted = tainted || !ok; out[nout] = ServerHello; outv[nout] = 1; nout++; out[nout] = Certificate; outv[nout] = 1; nout++; out[nout] = ServerHelloDone; outv[nout] = 1; nout++; if :: fate == GO -> st = S_ExpectClientKeyExchange :: else -> skip fi
@@ -207,7 +212,7 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   :: st == S_ExpectClientKeyExchange && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
-  :: st == S_ExpectClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; if :: fate == GO -> st = S_ExpectChangeCipherSpec :: else -> skip fi
+  :: st == S_ExpectClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; pk_out = 1; if :: fate == GO -> st = S_ExpectPrivateKeyResult :: else -> skip fi
   :: st == S_ExpectClientKeyExchange && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == S_ExpectClientKeyExchange && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -267,10 +272,12 @@ inline s_step(st, m, ok, tainted, pms_bad) {
   fi
 }
 
-/* One record into the ServerWithClientAuth: updates st, tainted, pms_bad; fills the
-   caller's out/outv/nout with the records sent; sets the caller's fate. */
-inline a_step(st, m, ok, tainted, pms_bad) {
+/* One record into the ServerWithClientAuth: updates st, tainted, pms_bad, pk_out; fills
+   the caller's out/outv/nout with the records sent; sets the caller's fate. */
+inline a_step(st, m, ok, tainted, pms_bad, pk_out) {
   nout = 0; fate = GO;
+  /* Property: nothing is read while the private-key operation is out. */
+  assert(!pk_out);
   if
   :: st == A_ExpectClientHello && m == HelloRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectClientHello && m == ClientHello -> tainted = tainted || !ok; out[nout] = ServerHello; outv[nout] = 1; nout++; out[nout] = Certificate; outv[nout] = 1; nout++; out[nout] = CertificateRequest; outv[nout] = 1; nout++; out[nout] = ServerHelloDone; outv[nout] = 1; nout++; if :: fate == GO -> st = A_ExpectClientCertificate :: else -> skip fi
@@ -311,7 +318,7 @@ inline a_step(st, m, ok, tainted, pms_bad) {
   :: st == A_ExpectClientKeyExchange && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectClientKeyExchange && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectClientKeyExchange && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
-  :: st == A_ExpectClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; if :: fate == GO -> st = A_ExpectChangeCipherSpec :: else -> skip fi
+  :: st == A_ExpectClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; pk_out = 1; if :: fate == GO -> st = A_ExpectPrivateKeyResult :: else -> skip fi
   :: st == A_ExpectClientKeyExchange && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectClientKeyExchange && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectClientKeyExchange && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -327,7 +334,7 @@ inline a_step(st, m, ok, tainted, pms_bad) {
   :: st == A_ExpectCertifiedClientKeyExchange && m == EmptyCertificate -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectCertifiedClientKeyExchange && m == CertificateRequest -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectCertifiedClientKeyExchange && m == ServerHelloDone -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
-  :: st == A_ExpectCertifiedClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; if :: fate == GO -> st = A_ExpectCertificateVerify :: else -> skip fi
+  :: st == A_ExpectCertifiedClientKeyExchange && m == ClientKeyExchange -> tainted = tainted || !ok; pms_bad = !ok; pk_out = 1; if :: fate == GO -> st = A_ExpectCertifiedPrivateKeyResult :: else -> skip fi
   :: st == A_ExpectCertifiedClientKeyExchange && m == CertificateVerify -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectCertifiedClientKeyExchange && m == Finished -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
   :: st == A_ExpectCertifiedClientKeyExchange && m == OtherHandshake -> out[nout] = FatalAlert; outv[nout] = 10; nout++; fate = FAIL
@@ -403,8 +410,34 @@ inline a_step(st, m, ok, tainted, pms_bad) {
   fi
 }
 
+/* The Server's private-key operation completes: the internal step out of
+   a pending state. A failed result is an invalid ClientKeyExchange (RFC 5246
+   §7.4.7.1): the premaster is the random fallback. */
+inline s_complete(st, pms_bad, pk_out, failed_result) {
+  if
+  :: st == S_ExpectPrivateKeyResult -> st = S_ExpectChangeCipherSpec
+  fi;
+  pk_out = 0;
+  pms_bad = pms_bad || failed_result
+}
+#define s_pending(st) (st == S_ExpectPrivateKeyResult)
+
+/* The ServerWithClientAuth's private-key operation completes: the internal step out of
+   a pending state. A failed result is an invalid ClientKeyExchange (RFC 5246
+   §7.4.7.1): the premaster is the random fallback. */
+inline a_complete(st, pms_bad, pk_out, failed_result) {
+  if
+  :: st == A_ExpectPrivateKeyResult -> st = A_ExpectChangeCipherSpec
+  :: st == A_ExpectCertifiedPrivateKeyResult -> st = A_ExpectCertificateVerify
+  fi;
+  pk_out = 0;
+  pms_bad = pms_bad || failed_result
+}
+#define a_pending(st) (st == A_ExpectPrivateKeyResult || st == A_ExpectCertifiedPrivateKeyResult)
+
 proctype Client() {
   byte st = C_ExpectServerHello; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;
+  bool pk_out = 0; bool pk_failed = 0;
   mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;
   from_client!ClientHello,1;
 RECV:
@@ -412,7 +445,7 @@ RECV:
   to_client?m,ok;
   /* Property: after a fatal alert, nothing more is processed. */
   assert(!c_failed);
-  c_step(st, m, ok, tainted, pms_bad);
+  c_step(st, m, ok, tainted, pms_bad, pk_out);
   i = 0;
   do :: i < nout -> from_client!out[i],outv[i]; out[i] = 0; outv[i] = 0; i++ :: else -> break od;
   c_st = st; m = 0; ok = 0; i = 0; nout = 0
@@ -424,8 +457,9 @@ RECV:
   fi;
   if
   :: st == C_Established ->
-     /* Property: complete only with a verified Finished over an untampered transcript. */
-     assert(!tainted && !pms_bad);
+     /* Property: complete only with a verified Finished over an untampered transcript,
+        and (server) with the private-key operation's result in. */
+     assert(!tainted && !pms_bad && !pk_out);
      c_established = 1
   :: else -> skip
   fi;
@@ -447,13 +481,26 @@ done:
 #ifdef CLIENT_AUTH
 proctype Server() {
   byte st = A_ExpectClientHello; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;
+  bool pk_out = 0; bool pk_failed = 0;
   mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;
+pk:
+  if
+  :: a_pending(st) ->
+     atomic {
+#ifdef HONEST
+     pk_failed = 0;
+#else
+     if :: pk_failed = 0 :: pk_failed = 1 fi;
+#endif
+     a_complete(st, pms_bad, pk_out, pk_failed); s_st = st; pk_failed = 0 }
+  :: else -> skip
+  fi;
 RECV:
   atomic {
   to_server?m,ok;
   /* Property: after a fatal alert, nothing more is processed. */
   assert(!s_failed);
-  a_step(st, m, ok, tainted, pms_bad);
+  a_step(st, m, ok, tainted, pms_bad, pk_out);
   i = 0;
   do :: i < nout -> from_server!out[i],outv[i]; out[i] = 0; outv[i] = 0; i++ :: else -> break od;
   s_st = st; m = 0; ok = 0; i = 0; nout = 0
@@ -465,8 +512,9 @@ RECV:
   fi;
   if
   :: st == A_Established ->
-     /* Property: complete only with a verified Finished over an untampered transcript. */
-     assert(!tainted && !pms_bad);
+     /* Property: complete only with a verified Finished over an untampered transcript,
+        and (server) with the private-key operation's result in. */
+     assert(!tainted && !pms_bad && !pk_out);
      /* Property (mutual TLS): a client certificate counts only with a verified
         CertificateVerify (RFC 5246 §7.4.8). */
      assert(!a_cert_seen || a_cv_ok);
@@ -474,9 +522,9 @@ RECV:
   :: else -> skip
   fi;
 #ifdef HONEST
-  if :: st == A_Established -> goto done :: else -> goto RECV fi;
+  if :: st == A_Established -> goto done :: else -> goto pk fi;
 #else
-  goto RECV;
+  goto pk;
 #endif
 failed:
   skip;
@@ -489,13 +537,26 @@ done:
 #else
 proctype Server() {
   byte st = S_ExpectClientHello; mtype m; byte ok; bool tainted = 0; bool pms_bad = 0;
+  bool pk_out = 0; bool pk_failed = 0;
   mtype out[5]; byte outv[5]; byte nout; byte fate; byte i;
+pk:
+  if
+  :: s_pending(st) ->
+     atomic {
+#ifdef HONEST
+     pk_failed = 0;
+#else
+     if :: pk_failed = 0 :: pk_failed = 1 fi;
+#endif
+     s_complete(st, pms_bad, pk_out, pk_failed); s_st = st; pk_failed = 0 }
+  :: else -> skip
+  fi;
 RECV:
   atomic {
   to_server?m,ok;
   /* Property: after a fatal alert, nothing more is processed. */
   assert(!s_failed);
-  s_step(st, m, ok, tainted, pms_bad);
+  s_step(st, m, ok, tainted, pms_bad, pk_out);
   i = 0;
   do :: i < nout -> from_server!out[i],outv[i]; out[i] = 0; outv[i] = 0; i++ :: else -> break od;
   s_st = st; m = 0; ok = 0; i = 0; nout = 0
@@ -507,15 +568,16 @@ RECV:
   fi;
   if
   :: st == S_Established ->
-     /* Property: complete only with a verified Finished over an untampered transcript. */
-     assert(!tainted && !pms_bad);
+     /* Property: complete only with a verified Finished over an untampered transcript,
+        and (server) with the private-key operation's result in. */
+     assert(!tainted && !pms_bad && !pk_out);
      s_established = 1
   :: else -> skip
   fi;
 #ifdef HONEST
-  if :: st == S_Established -> goto done :: else -> goto RECV fi;
+  if :: st == S_Established -> goto done :: else -> goto pk fi;
 #else
-  goto RECV;
+  goto pk;
 #endif
 failed:
   skip;
@@ -565,32 +627,44 @@ end:
 
 /* Property: the server's answers to a valid and to an invalid ClientKeyExchange
    are the same until the client's Finished. Two copies of the server step run in
-   lockstep on the same nondeterministic input; only the ClientKeyExchange differs
-   (genuine for copy A, made up for copy B). */
+   lockstep on the same nondeterministic input; only the premaster differs: copy A
+   gets a genuine ClientKeyExchange and its private-key operation succeeds, copy B
+   gets a made-up one, or a failed operation, or both. */
 #ifdef CLIENT_AUTH
 #define server_step a_step
+#define server_complete a_complete
+#define server_pending a_pending
 #define SERVER_START A_ExpectClientHello
 #define SERVER_FINISHED A_ExpectFinished
 #else
 #define server_step s_step
+#define server_complete s_complete
+#define server_pending s_pending
 #define SERVER_START S_ExpectClientHello
 #define SERVER_FINISHED S_ExpectFinished
 #endif
 proctype NoOracle() {
-  byte a = SERVER_START, b = SERVER_START; bool ta = 0, tb = 0, pa = 0, pb = 0;
+  byte a = SERVER_START, b = SERVER_START; bool ta = 0, tb = 0, pa = 0, pb = 0, qa = 0, qb = 0, fb = 0;
   mtype out[4], oa[4]; byte outv[4], va[4]; byte nout, fate, na, fa; mtype m; byte ok, oka, okb; byte i = 0; byte k;
   do
   :: i < NO_ORACLE_DEPTH ->
+     if
+     :: server_pending(a) ->
+        if :: fb = 0 :: fb = 1 fi;
+        server_complete(a, pa, qa, 0); server_complete(b, pb, qb, fb);
+        assert(a == b); fb = 0
+     :: else ->
      if :: m = HelloRequest :: m = ClientHello :: m = ServerHello :: m = Certificate :: m = EmptyCertificate :: m = CertificateRequest :: m = ServerHelloDone :: m = ClientKeyExchange :: m = CertificateVerify :: m = Finished :: m = OtherHandshake :: m = ChangeCipherSpec :: m = ApplicationData :: m = WarningAlert :: m = FatalAlert :: m = CloseNotify fi;
      if :: ok = 1 :: ok = 0 fi;
-     if :: m == ClientKeyExchange -> oka = 1; okb = 0 :: else -> oka = ok; okb = ok fi;
+     if :: m == ClientKeyExchange -> oka = 1; if :: okb = 0 :: okb = 1 fi :: else -> oka = ok; okb = ok fi;
      if :: a == SERVER_FINISHED && m == Finished -> break :: else -> skip fi;
-     server_step(a, m, oka, ta, pa);
+     server_step(a, m, oka, ta, pa, qa);
      na = nout; fa = fate; k = 0; do :: k < nout -> oa[k] = out[k]; va[k] = outv[k]; k++ :: else -> break od;
-     server_step(b, m, okb, tb, pb);
+     server_step(b, m, okb, tb, pb, qb);
      assert(na == nout && fa == fate && a == b);
      k = 0; do :: k < nout -> assert(oa[k] == out[k] && va[k] == outv[k]); k++ :: else -> break od;
      if :: fate != GO -> break :: else -> i++ fi
+     fi
   :: else -> break
   od
 }

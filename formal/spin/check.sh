@@ -11,7 +11,11 @@
 #   honest     the network forwards faithfully; spin's deadlock check plus the
 #              assertion that both sides complete.
 #   no-oracle  two server copies in lockstep, one given a valid and one an
-#              invalid ClientKeyExchange; their answers must agree until Finished.
+#              invalid ClientKeyExchange or a failed private-key operation;
+#              their answers must agree until Finished.
+# The server is the offloading one: after ClientKeyExchange it reads nothing
+# until a nondeterministic completion of its private-key operation, while the
+# attacker goes on (broken_decide_while_pending.pml reads on).
 # Each mode runs twice: with the plain server, and with -DCLIENT_AUTH (modes
 # named *+ca), where the server asks for a client certificate and the client
 # sends one with its CertificateVerify.
