@@ -86,7 +86,8 @@ pub fn server_offload(data: &[u8]) -> Outcome {
 }
 
 /// How [`server_offload`] answers the private-key operation: the low two bits
-/// pick the [`Answer`]; the other six how many further `read_tls` calls pass
+/// pick the answer (0 the real output, 1 a failure, 2 one byte short, 3 the
+/// first byte flipped); the other six how many further `read_tls` calls pass
 /// first (0: at once; the operation is answered early when the buffer is full).
 /// If it is still out at end of input, an even count answers it first, an odd
 /// one ends the transport first.
