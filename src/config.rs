@@ -314,6 +314,10 @@ impl ServerConfig {
     /// is called, and then goes on. For keys whose operation is slow or
     /// remote (a token, a key server), or to keep it off an event loop's
     /// threads. Off by default: the operation runs inline.
+    ///
+    /// A runnable example, with a "key server" thread completing the
+    /// operations over channels: `examples/key_server.rs`
+    /// (`cargo run --release --example key_server`).
     pub fn with_private_key_offload(mut self, offload: bool) -> Self {
         self.offload_private_key = offload;
         self

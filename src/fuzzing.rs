@@ -22,7 +22,9 @@ pub use decoders::{
     alert, certificate, certificate_request, certificate_verify, client_hello, client_key_exchange,
     deframe, finished, server_hello,
 };
-pub use engine::{Outcome, client, client_transparent, server, server_transparent};
+pub use engine::{
+    Offload, Outcome, client, client_transparent, server, server_offload, server_transparent,
+};
 pub use fixtures::{CLIENT_SEED, Crypto, Flight, SERVER_SEED, Side, Variant, transcript};
 pub use record::record_open;
 pub use session::{session, session_client_auth};
@@ -90,6 +92,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "server_hello",
         run: server_hello,
+    },
+    Target {
+        name: "server_offload",
+        run: |data| drop(server_offload(data)),
     },
     Target {
         name: "server_transparent",

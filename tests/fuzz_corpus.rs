@@ -113,6 +113,7 @@ replay_tests!(
     record_open,
     server,
     server_hello,
+    server_offload,
     server_transparent,
     session,
     session_client_auth,
@@ -145,6 +146,47 @@ fn server_seeds_complete_the_handshake_and_echo_the_ping() {
                 assert_eq!(outcome.received, b"ping", "{target} {suite} {chunking}");
                 // The golden client never closes: the input ends in a truncation.
                 assert_eq!(outcome.error, Some(rsatls::Error::UnexpectedEof));
+            }
+        }
+    }
+}
+
+/// The `server_offload` seeds' second control byte (`rsatls::fuzzing::Offload`):
+/// answer in the low two bits (0 real, 1 failed, 2 one byte short, 3 flipped),
+/// the reads before it in the other six (an odd count still out at the end
+/// ends the transport first).
+const OFFLOAD_SEEDS: [(&str, u8); 6] = [
+    ("real-at-once", 0),
+    ("real-after-2", 2 << 2),
+    ("real-late-eof", 63 << 2),
+    ("failed", 1),
+    ("short", 4 << 2 | 2),
+    ("flipped", 2 << 2 | 3),
+];
+
+#[test]
+fn offload_seeds_complete_only_on_the_real_answer() {
+    for suite in ["aes128", "aes256"] {
+        for chunking in ["whole", "chunks-2", "chunks-64", "chunks-1024"] {
+            for (answer, _) in OFFLOAD_SEEDS {
+                let name = format!("{suite}-{chunking}-{answer}");
+                let outcome = fuzzing::server_offload(&seed("server_offload", &name));
+                match answer {
+                    "real-at-once" | "real-after-2" => {
+                        assert!(outcome.established, "{name}: {outcome:?}");
+                        assert_eq!(outcome.received, b"ping", "{name}");
+                        assert_eq!(outcome.error, Some(rsatls::Error::UnexpectedEof));
+                    }
+                    // Still out when the input ended: nothing was decided.
+                    "real-late-eof" => {
+                        assert!(!outcome.established, "{name}: {outcome:?}");
+                        assert_eq!(outcome.error, Some(rsatls::Error::UnexpectedEof));
+                    }
+                    _ => {
+                        assert!(!outcome.established, "{name}: {outcome:?}");
+                        assert_eq!(outcome.error, Some(rsatls::Error::BadRecordMac), "{name}");
+                    }
+                }
             }
         }
     }
@@ -421,6 +463,16 @@ fn seeds() -> Seeds {
                 ("chunks-1024", 10),
             ] {
                 let server_seed = [&[mode << 2][..], &concat(&c)].concat();
+                if matches!(crypto, Crypto::Real) {
+                    for (answer, offload) in OFFLOAD_SEEDS {
+                        add(
+                            &mut seeds,
+                            "server_offload",
+                            format!("{suite_name}-{chunking}-{answer}"),
+                            [&[mode << 2, offload][..], &concat(&c)].concat(),
+                        );
+                    }
+                }
                 add(
                     &mut seeds,
                     server,

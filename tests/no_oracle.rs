@@ -2,13 +2,18 @@
 //! the bytes, alert included, of one fed a valid ClientKeyExchange followed by a
 //! tampered Finished record. No alert, timing of output or error value may tell
 //! the two apart.
+//!
+//! The same holds for a server that hands its private-key operation out
+//! (`ServerConfig::with_private_key_offload`) and has it completed on another
+//! thread, and for such a server whose operation fails or answers with the
+//! wrong length: to the client, each is one more invalid ClientKeyExchange.
 
 mod common;
 
 use common::*;
-use rsatls::Error;
-use rsatls::crypto::RsaPublicKey;
+use rsatls::crypto::{CryptoError, RsaPublicKey};
 use rsatls::msgs::handshake::HandshakeMessage;
+use rsatls::{Error, Event, ServerConnection};
 
 const CLIENT_SEED: u64 = 41;
 const SERVER_SEED: u64 = 42;
@@ -33,11 +38,78 @@ fn handshake_record(msg: &HandshakeMessage) -> Vec<u8> {
     rec
 }
 
+/// How the server performs its private-key operation.
+#[derive(Clone, Copy, Debug)]
+enum KeyOp {
+    /// Inside `poll_event`, as by default.
+    Inline,
+    /// Handed out and run on another thread.
+    Offloaded,
+    /// Handed out, and answered with a failure.
+    Fails,
+    /// Handed out, and answered with the real output less its first byte (the
+    /// same integer, one byte short).
+    Short,
+    /// Handed out, and answered with the real output and one more byte.
+    Long,
+}
+
+/// Feeds `wire` to the server, completing any private-key operation it hands
+/// out as `op` says; returns the error it fails with.
+fn feed_server(s: &mut ServerConnection, wire: &[u8], op: KeyOp) -> Option<Error> {
+    let mut fed = 0;
+    loop {
+        loop {
+            match s.poll_event() {
+                Ok(None) => break,
+                Ok(Some(Event::PrivateKeyOperation(operation))) => {
+                    assert!(
+                        !matches!(op, KeyOp::Inline),
+                        "an inline server handed one out"
+                    );
+                    let output = std::thread::spawn(move || operation.run().map(|o| o.to_vec()))
+                        .join()
+                        .expect("the key thread runs");
+                    let result = match op {
+                        KeyOp::Inline | KeyOp::Offloaded => output,
+                        KeyOp::Fails => Err(CryptoError),
+                        KeyOp::Short => output.map(|o| o[1..].to_vec()),
+                        KeyOp::Long => output.map(|o| [o, vec![0]].concat()),
+                    };
+                    s.complete_private_key_operation(result)
+                        .expect("the operation was pending");
+                }
+                Ok(Some(_)) => {}
+                Err(e) => return Some(e),
+            }
+        }
+        if fed == wire.len() {
+            return None;
+        }
+        match s.read_tls(&wire[fed..]) {
+            Ok(n) => fed += n,
+            Err(e) => return Some(e),
+        }
+    }
+}
+
 /// The server's whole output when the honest client flight is replaced by `edit`.
 fn server_output(edit: impl FnOnce(Vec<Vec<u8>>) -> Vec<Vec<u8>>) -> (Vec<u8>, Error) {
+    server_output_with(KeyOp::Inline, edit)
+}
+
+/// As [`server_output`], for a server whose private-key operation goes as `op`.
+fn server_output_with(
+    op: KeyOp,
+    edit: impl FnOnce(Vec<Vec<u8>>) -> Vec<Vec<u8>>,
+) -> (Vec<u8>, Error) {
     let mut c = client(client_config("rsa2048"), CLIENT_SEED);
-    let mut s = server(server_config("rsa2048"), SERVER_SEED);
-    feed(&mut s, &take_output(&mut c), usize::MAX).unwrap();
+    let offload = !matches!(op, KeyOp::Inline);
+    let mut s = server(
+        server_config("rsa2048").with_private_key_offload(offload),
+        SERVER_SEED,
+    );
+    assert_eq!(feed_server(&mut s, &take_output(&mut c), op), None);
     let mut out = take_output(&mut s);
     feed(&mut c, &out, usize::MAX).unwrap();
     let flight = records(&take_output(&mut c));
@@ -47,7 +119,7 @@ fn server_output(edit: impl FnOnce(Vec<Vec<u8>>) -> Vec<Vec<u8>>) -> (Vec<u8>, E
         "ClientKeyExchange, ChangeCipherSpec, Finished"
     );
     let wire: Vec<u8> = edit(flight).concat();
-    let err = feed(&mut s, &wire, usize::MAX).unwrap_err();
+    let err = feed_server(&mut s, &wire, op).expect("the server refuses the flight");
     out.extend(take_output(&mut s));
     (out, err)
 }
@@ -138,14 +210,61 @@ fn invalid_client_key_exchanges_look_exactly_like_a_tampered_finished() {
         ("all ones (>= n)", vec![0xffu8; k]),
     ];
     for (name, ciphertext) in cases {
-        let (out, err) = server_output(|mut flight| {
-            flight[0] = handshake_record(&HandshakeMessage::ClientKeyExchange(ciphertext));
-            flight
-        });
-        assert_eq!(err, Error::BadRecordMac, "{name}");
+        for op in [KeyOp::Inline, KeyOp::Offloaded] {
+            let (out, err) = server_output_with(op, |mut flight| {
+                flight[0] =
+                    handshake_record(&HandshakeMessage::ClientKeyExchange(ciphertext.clone()));
+                flight
+            });
+            assert_eq!(err, Error::BadRecordMac, "{name}, {op:?}");
+            assert_eq!(
+                out, reference,
+                "{name}, {op:?}: the server's output differs from the reference"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_offloaded_operation_is_no_oracle_either() {
+    let (reference, _) = server_output(|mut flight| {
+        let fin = flight.last_mut().unwrap();
+        *fin.last_mut().unwrap() ^= 1;
+        flight
+    });
+    // Completed on another thread, the offloaded server's refusal of a
+    // tampered Finished is the inline one.
+    let (out, err) = server_output_with(KeyOp::Offloaded, |mut flight| {
+        let fin = flight.last_mut().unwrap();
+        *fin.last_mut().unwrap() ^= 1;
+        flight
+    });
+    assert_eq!(err, Error::BadRecordMac);
+    assert_eq!(out, reference, "offloaded, tampered Finished");
+    // The honest flight completes: the cases below fail for their answer.
+    let mut c = client(client_config("rsa2048"), CLIENT_SEED);
+    let mut s = server(
+        server_config("rsa2048").with_private_key_offload(true),
+        SERVER_SEED,
+    );
+    assert_eq!(
+        feed_server(&mut s, &take_output(&mut c), KeyOp::Offloaded),
+        None
+    );
+    feed(&mut c, &take_output(&mut s), usize::MAX).unwrap();
+    assert_eq!(
+        feed_server(&mut s, &take_output(&mut c), KeyOp::Offloaded),
+        None
+    );
+    assert!(s.is_established());
+    // An honest flight, but the operation fails or answers with the wrong
+    // length: to the client, an invalid ClientKeyExchange like any other.
+    for op in [KeyOp::Fails, KeyOp::Short, KeyOp::Long] {
+        let (out, err) = server_output_with(op, |flight| flight);
+        assert_eq!(err, Error::BadRecordMac, "{op:?}");
         assert_eq!(
             out, reference,
-            "{name}: the server's output differs from the reference"
+            "{op:?}: the server's output differs from the reference"
         );
     }
 }

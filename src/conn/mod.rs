@@ -79,6 +79,10 @@ pub enum Event<'a> {
     /// the connection reads and buffers input (at most one record) but
     /// processes none of it, and [`Connection::poll_event`] yields nothing.
     ///
+    /// A runnable example, with a "key server" thread completing the
+    /// operations over channels: `examples/key_server.rs`
+    /// (`cargo run --release --example key_server`).
+    ///
     /// [`ServerConfig::with_private_key_offload`]: crate::ServerConfig::with_private_key_offload
     PrivateKeyOperation(PrivateKeyOperation),
 }

@@ -6,14 +6,20 @@
 //! two bits pick the configuration ([`Variant`]); the other six pick the chunking:
 //! 0 feeds everything at once, `m > 0` feeds pseudo-random chunks of
 //! 1..=2^(m mod 15) bytes.
+//!
+//! [`server_offload`] has a second control byte ([`Offload`]): how the server's
+//! handed-out private-key operation is answered, and when.
 
-use super::fixtures::{Crypto, SERVER_NAME, Side, Variant, new_client, new_server};
+use super::fixtures::{
+    Crypto, SERVER_NAME, Side, Variant, new_client, new_offloading_server, new_server,
+};
+use crate::crypto::CryptoError;
 use crate::crypto::transparent::TRANSPARENT_TAG;
 use crate::msgs::enums::{AlertDescription, AlertLevel, ContentType, ProtocolVersion};
 use crate::msgs::record::{HEADER_LEN, MAX_PLAINTEXT, RecordHeader};
 use crate::record::{EXPLICIT_NONCE_LEN, OVERHEAD};
 use crate::suites::{TLS_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_GCM_SHA384};
-use crate::{Connection, Error, Event, HandshakeInfo, Role};
+use crate::{Connection, Error, Event, HandshakeInfo, PrivateKeyOperation, Role};
 
 /// Output allowed beyond twice the bytes fed and written: the server's first
 /// flight, the client's, Finished, close_notify and a few alerts.
@@ -52,6 +58,71 @@ pub fn client(data: &[u8]) -> Outcome {
 /// A client with the transparent provider, so fuzzed flights reach application data.
 pub fn client_transparent(data: &[u8]) -> Outcome {
     run(Side::Client, Crypto::Transparent, data)
+}
+
+/// A server with the real provider that hands its private-key operation out
+/// ([`crate::ServerConfig::with_private_key_offload`]), fed arbitrary client
+/// bytes; it echoes data. Input: the control byte as for [`server`], an
+/// [`Offload`] byte, then the client's bytes. Checked besides [`Watch`]'s
+/// invariants: nothing is decided while the operation is out, a second
+/// completion is refused, a connection that failed meanwhile returns its error
+/// on completion, and an answer other than the real one never establishes.
+pub fn server_offload(data: &[u8]) -> Outcome {
+    let Some((&control, rest)) = data.split_first() else {
+        return Outcome::default();
+    };
+    let Some((&offload, wire)) = rest.split_first() else {
+        return Outcome::default();
+    };
+    let variant = Variant::from_bits(control);
+    let chunks = Chunks::new(control >> 2, wire);
+    let watch = Watch::new(Crypto::Real, Side::Server, variant, Reply::Echo)
+        .offloading(Offload::from_bits(offload));
+    drive(
+        &mut new_offloading_server(Crypto::Real, variant),
+        watch,
+        chunks,
+    )
+}
+
+/// How [`server_offload`] answers the private-key operation: the low two bits
+/// pick the answer (0 the real output, 1 a failure, 2 one byte short, 3 the
+/// first byte flipped); the other six how many further `read_tls` calls pass
+/// first (0: at once; the operation is answered early when the buffer is full).
+/// If it is still out at end of input, an even count answers it first, an odd
+/// one ends the transport first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Offload {
+    answer: Answer,
+    after: usize,
+}
+
+/// The answer to a handed-out private-key operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answer {
+    /// [`PrivateKeyOperation::run`]'s output.
+    Real,
+    /// A failure.
+    Failed,
+    /// The real output less its first byte: the same integer, one byte short.
+    WrongLength,
+    /// The real output with the first byte (0x00 in a valid block) flipped.
+    Flipped,
+}
+
+impl Offload {
+    fn from_bits(bits: u8) -> Self {
+        let answer = match bits & 3 {
+            0 => Answer::Real,
+            1 => Answer::Failed,
+            2 => Answer::WrongLength,
+            _ => Answer::Flipped,
+        };
+        Self {
+            answer,
+            after: usize::from(bits >> 2),
+        }
+    }
 }
 
 fn run(side: Side, crypto: Crypto, data: &[u8]) -> Outcome {
@@ -188,6 +259,13 @@ pub(crate) struct Watch {
     /// Server side: the client chain a completed handshake must report (empty
     /// unless the client authenticated).
     client_chain: Vec<Vec<u8>>,
+    /// How a handed-out private-key operation is answered (`None`: at once,
+    /// with its real output).
+    offload: Option<Offload>,
+    /// The operation out, and how many more reads before it is answered.
+    pending: Option<(PrivateKeyOperation, usize)>,
+    /// The answer given, once given.
+    answered: Option<Answer>,
 }
 
 impl Watch {
@@ -210,7 +288,52 @@ impl Watch {
             sent: Vec::new(),
             records: None,
             client_chain: Vec::new(),
+            offload: None,
+            pending: None,
+            answered: None,
         }
+    }
+
+    /// Holds handed-out private-key operations and answers them as `offload` says.
+    pub(crate) fn offloading(mut self, offload: Offload) -> Self {
+        self.offload = Some(offload);
+        self
+    }
+
+    /// Answers the operation that is out.
+    fn answer<R: Role>(&mut self, conn: &mut Connection<R>) {
+        let Some((op, _)) = self.pending.take() else {
+            return;
+        };
+        let answer = self.offload.map_or(Answer::Real, |o| o.answer);
+        let real = op.run().map(|o| o.to_vec());
+        let result = match answer {
+            Answer::Real => real,
+            Answer::Failed => Err(CryptoError),
+            Answer::WrongLength => real.map(|o| o[1..].to_vec()),
+            Answer::Flipped => real.map(|mut o| {
+                o[0] ^= 1;
+                o
+            }),
+        };
+        self.answered = Some(answer);
+        assert!(conn.awaits_private_key_operation());
+        if let Err(e) = conn.complete_private_key_operation(result) {
+            self.failed(conn, e);
+            return;
+        }
+        assert!(!conn.awaits_private_key_operation());
+        // A second completion is refused and changes nothing.
+        let state = conn.state();
+        assert!(matches!(
+            conn.complete_private_key_operation(Ok::<_, CryptoError>([0u8; 1])),
+            Err(Error::Internal(_))
+        ));
+        assert_eq!(conn.state(), state);
+        assert!(
+            conn.error().is_none(),
+            "a refused completion failed the connection"
+        );
     }
 
     /// Server side: a completed handshake must report exactly this client chain.
@@ -249,6 +372,13 @@ impl Watch {
             );
             off += n;
             self.fed += n;
+            if let Some((_, reads)) = &mut self.pending {
+                *reads = reads.saturating_sub(1);
+                // A full buffer (nothing taken): the caller can only answer.
+                if *reads == 0 || n == 0 {
+                    self.answer(conn);
+                }
+            }
             let events = self.drain(conn);
             idle = match n == 0 && events == 0 {
                 true => idle + 1,
@@ -265,16 +395,29 @@ impl Watch {
     pub(crate) fn drain<R: Role>(&mut self, conn: &mut Connection<R>) -> usize {
         let mut events = 0;
         loop {
+            if self.pending.is_some() {
+                // Nothing is decided while the private-key operation is out.
+                self.collect(conn);
+                let before = self.out.len();
+                assert!(
+                    matches!(conn.poll_event(), Ok(None)),
+                    "an event while the private-key operation is out"
+                );
+                self.collect(conn);
+                assert_eq!(self.out.len(), before, "output while the operation is out");
+                break;
+            }
             let seen = match conn.poll_event() {
                 Ok(None) => break,
                 Ok(Some(Event::HandshakeComplete(info))) => Seen::Complete(info.clone()),
                 Ok(Some(Event::ApplicationData(data))) => Seen::Data(data.to_vec()),
                 Ok(Some(Event::PeerClosed)) => Seen::Closed,
-                // Completed at once, in place (no configuration here offloads yet).
                 Ok(Some(Event::PrivateKeyOperation(op))) => {
-                    if let Err(e) = conn.complete_private_key_operation(op.run()) {
-                        self.failed(conn, e);
-                        break;
+                    assert!(self.pending.is_none(), "two private-key operations out");
+                    let after = self.offload.map_or(0, |o| o.after);
+                    self.pending = Some((op, after));
+                    if after == 0 {
+                        self.answer(conn);
                     }
                     continue;
                 }
@@ -297,6 +440,13 @@ impl Watch {
         match seen {
             Seen::Complete(info) => {
                 assert!(!self.outcome.established, "second HandshakeComplete");
+                // RFC 5246 §7.4.7.1: anything but the real result is an
+                // invalid ClientKeyExchange, so the client's Finished fails.
+                assert!(
+                    matches!(self.answered, None | Some(Answer::Real)),
+                    "established on a wrong private-key result: {:?}",
+                    self.answered
+                );
                 assert!(
                     !self.outcome.peer_closed,
                     "HandshakeComplete after PeerClosed"
@@ -417,6 +567,15 @@ impl Watch {
 
     /// Tells the connection its transport ended.
     pub(crate) fn eof<R: Role>(&mut self, conn: &mut Connection<R>) {
+        // An operation still out: answered before the end, or after it.
+        let late = match self.offload {
+            Some(o) if o.after % 2 == 1 => self.pending.take(),
+            _ => None,
+        };
+        if self.pending.is_some() {
+            self.answer(conn);
+            self.drain(conn);
+        }
         self.collect(conn);
         let before = self.out.len();
         let result = conn.handle_eof();
@@ -431,6 +590,14 @@ impl Watch {
                 assert_eq!(conn.error(), Some(&Error::UnexpectedEof));
                 self.outcome.error = Some(Error::UnexpectedEof);
             }
+        }
+        if let Some((op, _)) = late {
+            // The connection failed meanwhile: completing returns its error.
+            assert_eq!(
+                conn.complete_private_key_operation(op.run()),
+                Err(self.outcome.error.clone().expect("failed at the end"))
+            );
+            assert!(!conn.awaits_private_key_operation());
         }
         self.collect(conn);
         assert_eq!(self.out.len(), before, "handle_eof wrote");

@@ -102,16 +102,29 @@ fn slot(crypto: Crypto, variant: Variant) -> usize {
 pub(crate) fn server_config(crypto: Crypto, variant: Variant) -> Arc<ServerConfig> {
     static CONFIGS: [OnceLock<Arc<ServerConfig>>; 8] = [const { OnceLock::new() }; 8];
     CONFIGS[slot(crypto, variant)]
+        .get_or_init(|| Arc::new(build_server_config(crypto, variant)))
+        .clone()
+}
+
+/// As [`server_config`], handing the private-key operation out
+/// ([`ServerConfig::with_private_key_offload`]).
+pub(crate) fn offloading_server_config(crypto: Crypto, variant: Variant) -> Arc<ServerConfig> {
+    static CONFIGS: [OnceLock<Arc<ServerConfig>>; 8] = [const { OnceLock::new() }; 8];
+    CONFIGS[slot(crypto, variant)]
         .get_or_init(|| {
-            let config = ServerConfig::from_pem_or_der(crypto.provider(), CERT_PEM, KEY_PEM)
-                .expect("fixture: the committed rsa2048 key loads")
-                .with_alpn_protocols(&[b"http/1.1", b"h2"])
-                .expect("fixture: ALPN names are valid");
-            Arc::new(configure(config, variant, ServerConfig::with_suites, |c| {
-                c.with_allow_no_ems(true)
-            }))
+            Arc::new(build_server_config(crypto, variant).with_private_key_offload(true))
         })
         .clone()
+}
+
+fn build_server_config(crypto: Crypto, variant: Variant) -> ServerConfig {
+    let config = ServerConfig::from_pem_or_der(crypto.provider(), CERT_PEM, KEY_PEM)
+        .expect("fixture: the committed rsa2048 key loads")
+        .with_alpn_protocols(&[b"http/1.1", b"h2"])
+        .expect("fixture: ALPN names are valid");
+    configure(config, variant, ServerConfig::with_suites, |c| {
+        c.with_allow_no_ems(true)
+    })
 }
 
 /// The client configuration. With the real provider it pins the committed
@@ -164,6 +177,15 @@ fn rsa2048_pin() -> pki::Pin {
 pub(crate) fn new_server(crypto: Crypto, variant: Variant) -> ServerConnection {
     ServerConnection::new(
         server_config(crypto, variant),
+        ChaCha20Rng::seed_from_u64(SERVER_SEED),
+    )
+}
+
+/// A server connection that hands its private-key operation out, with
+/// [`SERVER_SEED`].
+pub(crate) fn new_offloading_server(crypto: Crypto, variant: Variant) -> ServerConnection {
+    ServerConnection::new(
+        offloading_server_config(crypto, variant),
         ChaCha20Rng::seed_from_u64(SERVER_SEED),
     )
 }
