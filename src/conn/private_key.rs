@@ -95,3 +95,56 @@ impl PartialEq for PrivateKeyOperation {
 }
 
 impl Eq for PrivateKeyOperation {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = include_bytes!("../../tests/data/rsa2048.key.der");
+
+    fn key() -> Arc<dyn RsaPrivateKey> {
+        let key = crate::pki::load_private_key(KEY).unwrap();
+        Arc::from(
+            crate::crypto::default_provider()
+                .rsa_private_key(key.as_der())
+                .unwrap(),
+        )
+    }
+
+    fn op(key: &Arc<dyn RsaPrivateKey>, cert: usize, last: u8, seed: u8) -> PrivateKeyOperation {
+        let mut input = vec![0u8; key.modulus_len()];
+        input[key.modulus_len() - 1] = last;
+        PrivateKeyOperation {
+            key: key.clone(),
+            cert,
+            input: Zeroizing::new(input),
+            blinding_seed: Zeroizing::new([seed; BLINDING_SEED_LEN]),
+        }
+    }
+
+    #[test]
+    fn operations_are_equal_when_they_ask_for_the_same_computation() {
+        let (a, b) = (key(), key());
+        // The blinding seed changes nothing in the result, so not equality.
+        assert_eq!(op(&a, 0, 2, 1), op(&a, 0, 2, 9));
+        assert_ne!(op(&a, 0, 2, 1), op(&a, 0, 3, 1), "another input");
+        assert_ne!(op(&a, 0, 2, 1), op(&a, 1, 2, 1), "another chain");
+        assert_ne!(op(&a, 0, 2, 1), op(&b, 0, 2, 1), "another key object");
+    }
+
+    #[test]
+    fn run_is_the_raw_operation_whatever_the_seed() {
+        let k = key();
+        let (x, y) = (op(&k, 0, 2, 1), op(&k, 0, 2, 7));
+        let out = x.run().unwrap();
+        assert_eq!(out.len(), k.modulus_len());
+        assert_eq!(*out, *y.run().unwrap());
+        let mut direct = vec![0u8; k.modulus_len()];
+        let mut rng = <ChaCha20Rng as SeedableRng>::seed_from_u64(3);
+        k.raw_decrypt(x.input(), &mut direct, &mut rng).unwrap();
+        assert_eq!(*out, direct);
+        assert_eq!(x.input().len(), k.modulus_len());
+        assert_eq!(x.certificate_index(), 0);
+        assert!(core::ptr::addr_eq(Arc::as_ptr(x.key()), Arc::as_ptr(&k)));
+    }
+}

@@ -99,7 +99,9 @@ pub fn drain(to: &mut dyn Endpoint, events: &mut Vec<Ev>) -> Result<(), Error> {
             Event::HandshakeComplete(info) => Ev::Complete(info.clone()),
             Event::ApplicationData(d) => Ev::Data(d.to_vec()),
             Event::PeerClosed => Ev::Closed,
-            _ => unreachable!("no other events exist yet"),
+            _ => unreachable!(
+                "no configuration used with this helper offloads the private-key operation"
+            ),
         });
     }
     Ok(())
