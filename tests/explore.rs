@@ -228,15 +228,31 @@ fn scripts() -> (Script, Script) {
 /// A server that asks for client certificates, optionally (so both an empty
 /// Certificate and a certificate are accepted), trusting the test root.
 fn client_auth_server(offload: bool) -> ServerConnection {
-    let config = server_config("rsa2048")
-        .with_client_auth(vec![pki::pki().root.clone()], ClientAuthMode::Optional)
-        .unwrap()
-        .with_private_key_offload(offload);
     ServerConnection::new_at(
-        std::sync::Arc::new(config),
+        shared_config(offload, true),
         pki::now(),
         ChaCha20Rng::seed_from_u64(SERVER_SEED),
     )
+}
+
+/// The explorations replay tens of thousands of sequences, each on a fresh
+/// connection; the configurations (and their loaded keys) are made once. A
+/// key load costs milliseconds with the `fast` provider (OpenSSL), which made
+/// the offloading exploration take many minutes in CI's fast pass.
+fn shared_config(offload: bool, client_auth: bool) -> std::sync::Arc<rsatls::ServerConfig> {
+    use std::sync::{Arc, OnceLock};
+    static CONFIGS: [OnceLock<Arc<rsatls::ServerConfig>>; 4] = [const { OnceLock::new() }; 4];
+    CONFIGS[usize::from(offload) * 2 + usize::from(client_auth)]
+        .get_or_init(|| {
+            let mut config = server_config("rsa2048");
+            if client_auth {
+                config = config
+                    .with_client_auth(vec![pki::pki().root.clone()], ClientAuthMode::Optional)
+                    .unwrap();
+            }
+            Arc::new(config.with_private_key_offload(offload))
+        })
+        .clone()
 }
 
 /// The script for playing a client to [`client_auth_server`]: the honest
@@ -580,7 +596,10 @@ fn replay(side: Side, script: &Script, path: &[Message], stats: &mut Stats) -> b
     stats.sequences += 1;
     match side {
         Side::Server => {
-            let mut s = server(server_config("rsa2048"), SERVER_SEED);
+            let mut s = ServerConnection::new(
+                shared_config(false, false),
+                ChaCha20Rng::seed_from_u64(SERVER_SEED),
+            );
             run(&mut s, ServerConnection::state, side, script, path, stats)
         }
         Side::ServerWithClientAuth => {
@@ -718,9 +737,9 @@ type ResultCache = Option<(Vec<u8>, Vec<u8>)>;
 /// An offloading server for `side`.
 fn offloading_server(side: Side) -> ServerConnection {
     match side {
-        Side::Server => server(
-            server_config("rsa2048").with_private_key_offload(true),
-            SERVER_SEED,
+        Side::Server => ServerConnection::new(
+            shared_config(true, false),
+            ChaCha20Rng::seed_from_u64(SERVER_SEED),
         ),
         Side::ServerWithClientAuth => client_auth_server(true),
         Side::Client => unreachable!("a client hands nothing out"),
