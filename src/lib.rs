@@ -14,6 +14,8 @@
 
 #[cfg(feature = "bench-internals")]
 pub mod bench_support;
+#[cfg(feature = "capture")]
+pub mod capture;
 pub mod codec;
 mod config;
 mod conn;
@@ -23,6 +25,7 @@ mod error;
 pub mod fuzzing;
 mod key_schedule;
 pub mod msgs;
+pub mod passive;
 #[cfg(feature = "pkcs11")]
 pub mod pkcs11;
 pub mod pki;

@@ -3,6 +3,7 @@
 
 pub(crate) mod certgen;
 mod connect;
+mod decrypt;
 mod demo;
 mod diagnose;
 mod forward;
@@ -44,6 +45,7 @@ pub(crate) fn run(args: Vec<std::ffi::OsString>) -> ExitCode {
         Command::Tunnel(args) => ("tunnel", tunnel::run(args)),
         Command::Connect(args) => ("connect", connect::run(args)),
         Command::Keygen(args) => ("keygen", keygen::run(args)),
+        Command::Decrypt(args) => ("decrypt", decrypt::run(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -46,6 +46,10 @@ pub(crate) enum Command {
     /// Writes a new RSA key and a self-signed certificate for it.
     #[command(long_about = manual::KEYGEN)]
     Keygen(KeygenArgs),
+    /// Decrypts the TLS 1.2 RSA sessions of a pcap/pcapng capture with the
+    /// server's private key, showing the five steps on the recorded bytes.
+    #[command(long_about = super::decrypt::MANUAL)]
+    Decrypt(DecryptArgs),
 }
 
 /// `rsatls serve`.
@@ -162,6 +166,48 @@ pub(crate) struct KeygenArgs {
     /// Replaces existing key.pem and cert.pem (else exit 3).
     #[arg(long)]
     pub(crate) force: bool,
+}
+
+/// `rsatls decrypt`.
+#[derive(Debug, Args)]
+pub(crate) struct DecryptArgs {
+    /// The capture: pcap or pcapng, as tcpdump, dumpcap or Wireshark write it.
+    #[arg(value_name = "CAPTURE")]
+    pub(crate) capture: String,
+    /// A server's RSA private key (PEM or DER, PKCS#8 or PKCS#1, or encrypted
+    /// PKCS#8 with --key-pass-env/--key-pass-file); repeatable.
+    ///
+    /// Each session is decrypted with the key whose public half is the one in
+    /// the server's certificate.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub(crate) key: Vec<String>,
+    #[command(flatten)]
+    pub(crate) key_pass: KeyPassOpts,
+    /// Writes only the decrypted application data, raw, to stdout.
+    ///
+    /// With --session and --direction to choose whose bytes; without them,
+    /// every session's data both ways, in capture order.
+    #[arg(long)]
+    pub(crate) data_only: bool,
+    /// Only session N (as numbered in the normal output, from 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) session: Option<u64>,
+    /// Only the data sent by the client or by the server.
+    #[arg(long, value_name = "WHO")]
+    pub(crate) direction: Option<DecryptDirection>,
+    /// Appends an NSS key log line (CLIENT_RANDOM) per decrypted handshake to
+    /// FILE, for Wireshark.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) keylog_out: Option<String>,
+}
+
+/// Whose application data `decrypt --direction` keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DecryptDirection {
+    /// Sent by the client.
+    Client,
+    /// Sent by the server.
+    Server,
 }
 
 /// What every TLS server subcommand (`serve`, `proxy`) takes.
