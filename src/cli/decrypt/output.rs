@@ -4,7 +4,7 @@
 //! and a flush per line would cost more than the decryption) and flushed
 //! before anything goes to stderr, so that a terminal shows both in order.
 
-use std::io::{BufWriter, ErrorKind, Stdout, Write};
+use std::io::{BufWriter, ErrorKind, Write};
 
 use super::super::Failure;
 
@@ -15,14 +15,23 @@ const HEX_WIDTH: usize = 16;
 /// ends the output quietly: later writes are dropped and [`Out::gone`] says
 /// so, so that the caller can stop reading the capture.
 pub(super) struct Out {
-    inner: BufWriter<Stdout>,
+    inner: BufWriter<Box<dyn Write>>,
+    /// stderr, for diagnostics.
+    err: Box<dyn Write>,
     gone: bool,
 }
 
 impl Out {
+    /// stdout and stderr.
     pub(super) fn new() -> Self {
+        Self::to(Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+    }
+
+    /// Other writers (the tests' buffers).
+    pub(super) fn to(out: Box<dyn Write>, err: Box<dyn Write>) -> Self {
         Self {
-            inner: BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+            inner: BufWriter::with_capacity(64 * 1024, out),
+            err,
             gone: false,
         }
     }
@@ -65,7 +74,8 @@ impl Out {
     /// A line on stderr, after what stdout holds so far.
     pub(super) fn diagnostic(&mut self, text: std::fmt::Arguments<'_>) -> Result<(), Failure> {
         self.flush()?;
-        eprintln!("rsatls: {text}");
+        // stderr gone too: nothing left to tell.
+        let _ = writeln!(self.err, "rsatls: {text}");
         Ok(())
     }
 

@@ -209,12 +209,16 @@ impl Report {
             return Ok(());
         }
         self.last = Some(flow);
+        let sep = match note.is_empty() {
+            true => "",
+            false => " ",
+        };
         match self.flows.get(&flow) {
             Some(f) => out.line(format_args!(
-                "session {}: {} → {} {note}",
+                "session {}: {} → {}{sep}{note}",
                 flow.0, f.client, f.server
             )),
-            None => out.line(format_args!("session {} {note}", flow.0)),
+            None => out.line(format_args!("session {}{sep}{note}", flow.0)),
         }
     }
 
@@ -731,5 +735,307 @@ impl Report {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use rsatls::pki::Pin;
+    use zeroize::Zeroizing;
+
+    use super::super::super::opts::DecryptDirection;
+    use super::*;
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    /// Key log lines, in memory.
+    #[derive(Default)]
+    struct Lines(Mutex<Vec<String>>);
+
+    impl KeyLog for Lines {
+        fn log(&self, label: &'static str, key: &[u8], secret: &[u8]) {
+            let line = rsatls::key_log_line(label, key, secret);
+            self.0.lock().unwrap().push(line);
+        }
+    }
+
+    /// Runs `events` through a report; returns stdout, stderr, key log.
+    fn run(
+        mode: Mode,
+        select: Selector,
+        events: Vec<CaptureEvent>,
+    ) -> (String, String, Vec<String>) {
+        let (out, err) = (Shared::default(), Shared::default());
+        let lines = Arc::new(Lines::default());
+        let mut o = Out::to(Box::new(out.clone()), Box::new(err.clone()));
+        let mut report = Report::new(mode, select, Some(lines.clone()), vec!["k.pem".into()]);
+        for event in events {
+            report.event(&mut o, event).unwrap();
+        }
+        report.summary(&mut o, Skipped::default()).unwrap();
+        o.flush().unwrap();
+        let logged = lines.0.lock().unwrap().clone();
+        (out.text(), err.text(), logged)
+    }
+
+    fn connection(n: u64) -> CaptureEvent {
+        CaptureEvent::Connection {
+            flow: FlowId(n),
+            client: SocketAddr::from(([10, 0, 0, 1], 50_000 + n as u16)),
+            server: SocketAddr::from(([10, 0, 0, 2], 443)),
+            mid_stream: false,
+        }
+    }
+
+    fn tls(n: u64, event: PassiveEvent) -> CaptureEvent {
+        CaptureEvent::Tls {
+            flow: FlowId(n),
+            event,
+        }
+    }
+
+    fn hello(handshake: u32) -> PassiveEvent {
+        PassiveEvent::ClientHello {
+            handshake,
+            client_random: [0xc1; 32],
+            session_id: vec![0x51; 32],
+            offers_ticket: false,
+            offers_ems: true,
+            server_name: Some("example.org".into()),
+        }
+    }
+
+    fn server_hello() -> PassiveEvent {
+        PassiveEvent::ServerHello {
+            handshake: 0,
+            version: ProtocolVersion::TLSV1_2,
+            suite: CipherSuite::TLS_RSA_WITH_AES_256_GCM_SHA384,
+            ems: false,
+            server_random: [0x5e; 32],
+            session_id: vec![0x51; 32],
+        }
+    }
+
+    fn data(n: u64, from: Direction, bytes: &[u8]) -> CaptureEvent {
+        tls(
+            n,
+            PassiveEvent::ApplicationData {
+                from,
+                data: bytes.to_vec(),
+            },
+        )
+    }
+
+    #[test]
+    fn interleaved_connections_say_whose_lines_follow() {
+        let (out, _, _) = run(
+            Mode::Human,
+            Selector::default(),
+            vec![
+                connection(1),
+                connection(2),
+                tls(1, hello(0)),
+                tls(2, hello(0)),
+                tls(1, server_hello()),
+            ],
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        let at = |want: &str| lines.iter().position(|l| l.starts_with(want)).unwrap();
+        // 1's header, 2's header, 1 (continued), hello, 2 (continued), hello,
+        // 1 (continued), ServerHello.
+        assert!(
+            lines[at("session 1: 10.0.0.1:50001 → 10.0.0.2:443 (continued)") + 1]
+                .starts_with("   ClientHello: random c1c1")
+        );
+        let hellos: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].starts_with("   ClientHello"))
+            .collect();
+        assert_eq!(
+            lines[hellos[1] - 1],
+            "session 2: 10.0.0.1:50002 → 10.0.0.2:443 (continued)"
+        );
+        let sh = at("   ServerHello");
+        assert_eq!(
+            lines[sh - 1],
+            "session 1: 10.0.0.1:50001 → 10.0.0.2:443 (continued)"
+        );
+        assert!(
+            lines[sh]
+                .contains("TLS 1.2, TLS_RSA_WITH_AES_256_GCM_SHA384, extended_master_secret=false")
+        );
+    }
+
+    #[test]
+    fn resumption_renegotiation_and_failures_are_told_and_counted() {
+        let (out, err, logged) = run(
+            Mode::Human,
+            Selector::default(),
+            vec![
+                connection(1),
+                tls(1, hello(0)),
+                tls(1, server_hello()),
+                tls(
+                    1,
+                    PassiveEvent::Resumed {
+                        handshake: 0,
+                        client_random: [0xc1; 32],
+                        by: ResumedBy::SessionId,
+                        master_secret: Zeroizing::new([0x3a; 48]),
+                    },
+                ),
+                tls(
+                    1,
+                    PassiveEvent::Finished {
+                        handshake: 0,
+                        from: Direction::ServerToClient,
+                        verify_data: [7; 12],
+                        verified: true,
+                    },
+                ),
+                data(1, Direction::ClientToServer, b"\x00\x01binary"),
+                tls(1, hello(1)),
+                tls(
+                    1,
+                    PassiveEvent::KeyExchange {
+                        handshake: 1,
+                        client_random: [0xc2; 32],
+                        encrypted_premaster: vec![0xee; 256],
+                        outcome: KeyExchangeOutcome::Malformed(PremasterError::BadHeader),
+                    },
+                ),
+                CaptureEvent::Gap {
+                    flow: FlowId(1),
+                    from: Direction::ClientToServer,
+                    at: 1234,
+                },
+                tls(
+                    1,
+                    PassiveEvent::Stopped {
+                        from: Direction::ServerToClient,
+                        reason: StopReason::BadRecordMac,
+                    },
+                ),
+                connection(2),
+                tls(2, hello(0)),
+                tls(
+                    2,
+                    PassiveEvent::Undecryptable {
+                        handshake: 0,
+                        reason: Undecryptable::NoMatchingKey(Pin::from_sha256([0; 32])),
+                    },
+                ),
+            ],
+        );
+        for want in [
+            "1.-4. resumed (abbreviated handshake, no key transport): the master secret of an \
+             earlier full handshake in this capture, found by its session ID",
+            &format!(
+                "   master secret: {}… (48 bytes) (TLS_RSA_WITH_AES_256_GCM_SHA384, \
+                 extended_master_secret=false)",
+                "3a".repeat(16)
+            ),
+            "5. encrypted records decrypted",
+            "   server Finished: verified (verify_data 070707070707070707070707)",
+            "[1 client→server, 8 bytes]\n00000000  00 01 62 69",
+            "renegotiation 1 (under the keys of the previous handshake)",
+            "   ee",
+            "4. the premaster does not decrypt to a well-formed block (the block does not \
+             start with 00 02): the client was not legitimate, or the key is wrong",
+            "client→server stopped: a gap at byte 1234",
+            "server→client stopped: a record that does not authenticate",
+            "skipped: no matching key: the server's key is sha256//AAAA",
+            "none of --key k.pem",
+            "connections:     2 (0 not TLS)",
+            "TLS handshakes:  3 (1 renegotiations): 1 decrypted (0 full, 1 resumed)",
+            "skipped:         malformed premaster 1, no matching key 1",
+            "stopped early:   gap 1, record does not authenticate 1",
+            "bytes decrypted: 8 in 1 records (client→server 8, server→client 0)",
+        ] {
+            assert!(out.contains(want), "lacks {want:?}\n{out}");
+        }
+        assert!(err.is_empty(), "{err}");
+        // The resumed handshake's master secret is in the key log.
+        assert_eq!(
+            logged,
+            vec![format!(
+                "CLIENT_RANDOM {} {}",
+                "c1".repeat(32),
+                "3a".repeat(48)
+            )]
+        );
+    }
+
+    #[test]
+    fn data_only_writes_the_selected_bytes_and_tells_the_rest_on_stderr() {
+        let events = || {
+            vec![
+                connection(1),
+                connection(2),
+                data(1, Direction::ClientToServer, b"c1 "),
+                data(2, Direction::ServerToClient, b"s2 "),
+                data(1, Direction::ServerToClient, b"s1 "),
+                tls(
+                    2,
+                    PassiveEvent::Undecryptable {
+                        handshake: 1,
+                        reason: Undecryptable::ResumptionNotInCapture,
+                    },
+                ),
+                data(1, Direction::ServerToClient, b"s1'"),
+            ]
+        };
+        let (out, err, _) = run(Mode::DataOnly, Selector::default(), events());
+        assert_eq!(out, "c1 s2 s1 s1'");
+        assert!(
+            err.contains("rsatls: session 2: skipped: resumes a session whose full handshake is not in the capture"),
+            "{err}"
+        );
+        assert!(
+            err.contains("rsatls: bytes decrypted: 12 in 4 records"),
+            "{err}"
+        );
+
+        let one_server = Selector {
+            session: Some(1),
+            direction: Some(DecryptDirection::Server),
+        };
+        let (out, err, _) = run(Mode::DataOnly, one_server, events());
+        assert_eq!(out, "s1 s1'");
+        assert!(!err.contains("session 2"), "{err}");
+        // The summary covers the whole capture.
+        assert!(
+            err.contains("rsatls: bytes decrypted: 12 in 4 records"),
+            "{err}"
+        );
+
+        // The same selection without --data-only: session 1's lines, the
+        // server's records.
+        let (out, _, _) = run(Mode::Human, one_server, events());
+        assert!(out.contains("[1 server→client, 3 bytes]\ns1 \n"), "{out}");
+        assert!(
+            !out.contains("client→server,") && !out.contains("session 2"),
+            "{out}"
+        );
     }
 }
