@@ -852,3 +852,28 @@ fn a_closed_stdout_ends_the_output_quietly() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// tests/data/decrypt/engines.pcap is this test's capture, committed for the
+/// tools that want one without building the tests (the benchmark, a reader
+/// trying the command by hand); tests/data/decrypt/make.sh rewrites it with
+/// `RSATLS_WRITE_CAPTURE=1`. The engines and this writer are deterministic:
+/// a change of either shows here.
+#[test]
+fn the_committed_capture_is_the_one_made_here() {
+    let cap = capture("committed.pcap");
+    let made = std::fs::read(&cap.path).unwrap();
+    let committed = data_path("decrypt/engines.pcap");
+    if std::env::var_os("RSATLS_WRITE_CAPTURE").is_some() {
+        std::fs::write(&committed, &made).unwrap();
+    }
+    let again = std::fs::read(capture("again.pcap").path).unwrap();
+    assert!(
+        made == again,
+        "the capture differs from one run to the next"
+    );
+    let on_disk = std::fs::read(&committed).unwrap();
+    assert!(
+        made == on_disk,
+        "{committed} is stale: run tests/data/decrypt/make.sh"
+    );
+}
