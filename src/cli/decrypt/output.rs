@@ -93,10 +93,10 @@ impl Out {
 
 /// Lower-case hex.
 pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
     let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
+    for &b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     s
 }
@@ -156,26 +156,36 @@ fn escaped(c: char) -> bool {
     c.is_control() && !matches!(c, '\n' | '\t' | '\r')
 }
 
+/// Hex digits, for the dump (formatting machinery per byte would cost more
+/// than the decryption of a bulk transfer).
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// `offset  hex bytes  |ascii|`, 16 bytes a line.
 pub(super) fn hex_dump(data: &[u8]) -> Vec<String> {
     data.chunks(HEX_WIDTH)
         .enumerate()
         .map(|(i, chunk)| {
-            let mut hex = String::with_capacity(HEX_WIDTH * 3 + 1);
-            for (j, b) in chunk.iter().enumerate() {
+            let mut line = format!("{:08x}  ", i * HEX_WIDTH);
+            for j in 0..HEX_WIDTH {
                 if j == HEX_WIDTH / 2 {
-                    hex.push(' ');
+                    line.push(' ');
                 }
-                hex.push_str(&format!("{b:02x} "));
+                match chunk.get(j) {
+                    Some(&b) => {
+                        line.push(char::from(DIGITS[usize::from(b >> 4)]));
+                        line.push(char::from(DIGITS[usize::from(b & 15)]));
+                        line.push(' ');
+                    }
+                    None => line.push_str("   "),
+                }
             }
-            let ascii: String = chunk
-                .iter()
-                .map(|&b| match b {
-                    0x20..=0x7e => b as char,
-                    _ => '.',
-                })
-                .collect();
-            format!("{:08x}  {hex:<49} |{ascii}|", i * HEX_WIDTH)
+            line.push_str(" |");
+            line.extend(chunk.iter().map(|&b| match b {
+                0x20..=0x7e => char::from(b),
+                _ => '.',
+            }));
+            line.push('|');
+            line
         })
         .collect()
 }
