@@ -115,8 +115,8 @@ pub(super) fn hex_head(bytes: &[u8], n: usize) -> String {
 pub(super) enum Shown {
     /// As text: control characters other than `\n`, `\t`, `\r` escaped.
     Text(String),
-    /// As hex dump lines.
-    Hex(Vec<String>),
+    /// As hex dump lines, each ending in `\n`.
+    Hex(String),
 }
 
 /// Text if `data` is UTF-8 (a character cut by the record's end aside) with
@@ -160,34 +160,37 @@ fn escaped(c: char) -> bool {
 /// than the decryption of a bulk transfer).
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// `offset  hex bytes  |ascii|`, 16 bytes a line.
-pub(super) fn hex_dump(data: &[u8]) -> Vec<String> {
-    data.chunks(HEX_WIDTH)
-        .enumerate()
-        .map(|(i, chunk)| {
-            let mut line = format!("{:08x}  ", i * HEX_WIDTH);
-            for j in 0..HEX_WIDTH {
-                if j == HEX_WIDTH / 2 {
-                    line.push(' ');
-                }
-                match chunk.get(j) {
-                    Some(&b) => {
-                        line.push(char::from(DIGITS[usize::from(b >> 4)]));
-                        line.push(char::from(DIGITS[usize::from(b & 15)]));
-                        line.push(' ');
-                    }
-                    None => line.push_str("   "),
-                }
+/// `offset  hex bytes  |ascii|`, 16 bytes a line, each line ending in `\n`.
+pub(super) fn hex_dump(data: &[u8]) -> String {
+    // 8 + 2 + 49 + 2 + 16 + 1 bytes a line.
+    let mut out = String::with_capacity(data.len().div_ceil(HEX_WIDTH) * 78);
+    for (i, chunk) in data.chunks(HEX_WIDTH).enumerate() {
+        let offset = (i * HEX_WIDTH) as u64;
+        for shift in (0..8).rev() {
+            out.push(char::from(DIGITS[((offset >> (shift * 4)) & 15) as usize]));
+        }
+        out.push_str("  ");
+        for j in 0..HEX_WIDTH {
+            if j == HEX_WIDTH / 2 {
+                out.push(' ');
             }
-            line.push_str(" |");
-            line.extend(chunk.iter().map(|&b| match b {
-                0x20..=0x7e => char::from(b),
-                _ => '.',
-            }));
-            line.push('|');
-            line
-        })
-        .collect()
+            match chunk.get(j) {
+                Some(&b) => {
+                    out.push(char::from(DIGITS[usize::from(b >> 4)]));
+                    out.push(char::from(DIGITS[usize::from(b & 15)]));
+                    out.push(' ');
+                }
+                None => out.push_str("   "),
+            }
+        }
+        out.push_str(" |");
+        out.extend(chunk.iter().map(|&b| match b {
+            0x20..=0x7e => char::from(b),
+            _ => '.',
+        }));
+        out.push_str("|\n");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -220,11 +223,12 @@ mod tests {
     fn binary_is_hex() {
         assert_eq!(
             show(&[0, 1, 2, 0xff]),
-            Shown::Hex(vec![format!("00000000  {:<49} |....|", "00 01 02 ff ")])
+            Shown::Hex(format!("00000000  {:<49} |....|\n", "00 01 02 ff "))
         );
         // Valid UTF-8 but mostly control characters.
         assert!(matches!(show(&[1, 2, 3, b'a']), Shown::Hex(_)));
         let dump = hex_dump(&[b'A'; 17]);
+        let dump: Vec<&str> = dump.lines().collect();
         assert_eq!(dump.len(), 2);
         assert!(
             dump[0].starts_with("00000000  41 41 41 41 41 41 41 41  41"),

@@ -655,12 +655,7 @@ impl Report {
                             false => out.bytes(b"\n"),
                         }
                     }
-                    Shown::Hex(lines) => {
-                        for line in lines {
-                            out.line(format_args!("{line}"))?;
-                        }
-                        Ok(())
-                    }
+                    Shown::Hex(lines) => out.bytes(lines.as_bytes()),
                 }
             }
         }
