@@ -104,10 +104,32 @@ fn version(v: ProtocolVersion) -> String {
     }
 }
 
+/// A suite's name: the engine's two, and the ones real peers most often
+/// choose instead (so that a skipped session says what it used).
 fn suite(s: CipherSuite) -> String {
-    match s.name() {
-        Some(name) => name.to_string(),
-        None => format!("suite {:#06x}", s.0),
+    let other = match s.0 {
+        0x002f => "TLS_RSA_WITH_AES_128_CBC_SHA",
+        0x0035 => "TLS_RSA_WITH_AES_256_CBC_SHA",
+        0x003c => "TLS_RSA_WITH_AES_128_CBC_SHA256",
+        0x003d => "TLS_RSA_WITH_AES_256_CBC_SHA256",
+        0x009e => "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        0x009f => "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+        0xc013 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+        0xc014 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        0xc027 => "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+        0xc028 => "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+        0xc02b => "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        0xc02c => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        0xc02f => "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        0xc030 => "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        0xcca8 => "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        0xcca9 => "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        _ => "",
+    };
+    match (s.name(), other) {
+        (Some(name), _) => name.to_string(),
+        (None, "") => format!("suite {:#06x}", s.0),
+        (None, other) => format!("{other} ({:#06x})", s.0),
     }
 }
 
@@ -860,6 +882,41 @@ mod tests {
                 data: bytes.to_vec(),
             },
         )
+    }
+
+    #[test]
+    fn other_suites_are_named() {
+        let (out, _, _) = run(
+            Mode::Human,
+            Selector::default(),
+            vec![
+                connection(1),
+                tls(
+                    1,
+                    PassiveEvent::Undecryptable {
+                        handshake: 0,
+                        reason: Undecryptable::Suite(CipherSuite(0xc02f)),
+                    },
+                ),
+                connection(2),
+                tls(
+                    2,
+                    PassiveEvent::Undecryptable {
+                        handshake: 0,
+                        reason: Undecryptable::Suite(CipherSuite(0x1301)),
+                    },
+                ),
+            ],
+        );
+        assert!(
+            out.contains(
+                "   skipped: TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (0xc02f) (only RSA key \
+                 transport with AES-GCM is decrypted)"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("   skipped: suite 0x1301 (only"), "{out}");
+        assert!(out.contains("skipped:         other suite 2"), "{out}");
     }
 
     #[test]
