@@ -823,6 +823,85 @@ fn a_truncated_capture_is_a_warning_after_what_precedes_the_cut() {
     );
 }
 
+/// The capture as pcapng (section header, one Ethernet interface, an
+/// enhanced packet block per packet, microsecond timestamps), with the offset
+/// of each packet block.
+fn to_pcapng(pcap: &[u8]) -> (Vec<u8>, Vec<usize>) {
+    let u32le = |b: &[u8]| u32::from_le_bytes(b.try_into().unwrap());
+    let mut out = Vec::new();
+    out.extend_from_slice(&0x0a0d_0d0au32.to_le_bytes());
+    out.extend_from_slice(&28u32.to_le_bytes());
+    out.extend_from_slice(&0x1a2b_3c4du32.to_le_bytes());
+    out.extend_from_slice(&[1, 0, 0, 0]);
+    out.extend_from_slice(&(-1i64).to_le_bytes());
+    out.extend_from_slice(&28u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&20u32.to_le_bytes());
+    out.extend_from_slice(&[1, 0, 0, 0]);
+    out.extend_from_slice(&65_535u32.to_le_bytes());
+    out.extend_from_slice(&20u32.to_le_bytes());
+    let mut blocks = Vec::new();
+    let mut at = 24;
+    while at < pcap.len() {
+        let (secs, micros) = (u32le(&pcap[at..at + 4]), u32le(&pcap[at + 4..at + 8]));
+        let caplen = u32le(&pcap[at + 8..at + 12]) as usize;
+        let data = &pcap[at + 16..at + 16 + caplen];
+        let padded = caplen.div_ceil(4) * 4;
+        let total = (32 + padded) as u32;
+        let ts = u64::from(secs) * 1_000_000 + u64::from(micros);
+        blocks.push(out.len());
+        out.extend_from_slice(&6u32.to_le_bytes());
+        out.extend_from_slice(&total.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        out.extend_from_slice(&(ts as u32).to_le_bytes());
+        out.extend_from_slice(&(caplen as u32).to_le_bytes());
+        out.extend_from_slice(&(caplen as u32).to_le_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len() + padded - caplen, 0);
+        out.extend_from_slice(&total.to_le_bytes());
+        at += 16 + caplen;
+    }
+    (out, blocks)
+}
+
+/// A pcapng block whose two length fields disagree, in the middle of the
+/// file: what precedes it is shown with the summary, and the exit code is 3.
+#[test]
+fn a_malformed_capture_exits_3_after_what_precedes_the_fault() {
+    let cap = capture("malformed.pcap");
+    let (mut bytes, blocks) = to_pcapng(&std::fs::read(&cap.path).unwrap());
+    // The same capture as pcapng decrypts the same.
+    let good = scratch("good.pcapng");
+    std::fs::write(&good, &bytes).unwrap();
+    let run = decrypt(
+        &good,
+        &["rsa2048", "other2048"],
+        &["--data-only", "--session", "2"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.report());
+    let two = &cap.sessions[1];
+    assert_eq!(
+        run.stdout,
+        [two.client_data.clone(), two.server_data.clone()].concat()
+    );
+    // The 30th packet (in session 1's binary data): its trailing length is off.
+    let at = blocks[30];
+    let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    bytes[at + len - 4..at + len].copy_from_slice(&(len as u32 + 4).to_le_bytes());
+    let bad = scratch("bad.pcapng");
+    std::fs::write(&bad, &bytes).unwrap();
+    let run = decrypt(&bad, &["rsa2048", "other2048"], &[]);
+    assert_eq!(run.code, Some(3), "{}", run.report());
+    assert!(
+        run.stderr.contains("bad.pcapng: malformed capture at byte"),
+        "{}",
+        run.report()
+    );
+    assert_has(&run, &["[1 client→server", "summary"]);
+    assert!(!run.text().contains("session 2:"), "{}", run.report());
+}
+
 /// `rsatls decrypt ... | head -1`: the reader goes away, and the binary
 /// ends quietly (no panic, exit 0).
 #[test]
