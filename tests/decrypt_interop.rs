@@ -4,12 +4,15 @@
 //! and checked against what the peers sent and against `tshark` given the same
 //! RSA key.
 //!
-//! Each test starts its servers (OS-chosen ports), then `tcpdump -i lo` on
-//! those ports into a pcap file of its own, runs the clients, and stops the
-//! capture once a marker datagram sent after the last client is in the file
-//! (so every earlier packet is too: no sleeps). A missing `tcpdump`, `tshark`
-//! or peer program fails the test with a message saying so; CI installs them
-//! (`.ci/run`). Capturing needs root or CAP_NET_RAW, which CI has.
+//! Each test starts its servers (OS-chosen ports), then a recorder on those
+//! ports into a file of its own, runs the clients, and stops the recorder once
+//! a marker datagram sent after the last client is in the file (so every
+//! earlier packet is too: no sleeps). The recorders are those people use, and
+//! give the formats `rsatls decrypt` must read: `tcpdump -i lo` (pcap,
+//! Ethernet), `tcpdump -i any` (pcap, Linux cooked v2) and `dumpcap` (pcapng).
+//! A missing `tcpdump`, `dumpcap`, `tshark` or peer program fails the test
+//! with a message saying so; CI installs them (`.ci/run`). Capturing needs
+//! root or CAP_NET_RAW, which CI has.
 //!
 //! What each scenario holds:
 //! - the application data both ways equals what the peers sent and received
@@ -106,9 +109,21 @@ fn signal(pid: u32, signal: &str) {
 // The capture
 // ---------------------------------------------------------------------------
 
-/// `tcpdump -i lo -U -s 0 -w FILE` on some TCP ports, running.
+/// The program that records a test's traffic, and the file format and link
+/// type that gives.
+#[derive(Clone, Copy, Debug)]
+enum Recorder {
+    /// `tcpdump -i lo`: pcap, Ethernet (what Linux's loopback reports).
+    TcpdumpLoopback,
+    /// `tcpdump -i any`: pcap, Linux cooked capture v2 (SLL2).
+    TcpdumpAny,
+    /// `dumpcap -i lo` (Wireshark's capture engine): pcapng, Ethernet.
+    Dumpcap,
+}
+
+/// A capture of some TCP ports on the loopback interface, running.
 struct Capture {
-    tcpdump: Peer,
+    recorder: Peer,
     path: PathBuf,
     /// Sends the end marker to itself; its port is in the capture filter.
     marker_socket: UdpSocket,
@@ -116,31 +131,50 @@ struct Capture {
 }
 
 impl Capture {
-    /// Starts capturing the TCP traffic of `ports` on the loopback interface
-    /// into `dir/name.pcap`, and returns once tcpdump says it listens.
+    /// Starts capturing the TCP traffic of `ports` into `dir/name.pcap` (or
+    /// `.pcapng`), and returns once the recorder says it captures.
     ///
-    /// (The file name ends in `.pcap`: AppArmor's tcpdump profile, where
+    /// (The file names end in `.pcap`: AppArmor's tcpdump profile, where
     /// enforced, lets tcpdump write only such names.)
-    fn start(dir: &Path, name: &str, ports: &[u16]) -> Capture {
-        need_tool("tcpdump", "tcpdump");
-        let path = dir.join(format!("{name}.pcap"));
+    fn start(dir: &Path, name: &str, ports: &[u16], recorder: Recorder) -> Capture {
         let marker_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         let marker_port = marker_socket.local_addr().unwrap().port();
         let mut filter = format!("udp port {marker_port}");
         for port in ports {
             filter.push_str(&format!(" or tcp port {port}"));
         }
-        let mut cmd = Command::new("tcpdump");
-        cmd.args(["-i", "lo", "-U", "-s", "0", "-n", "-w"])
-            .arg(&path)
-            .arg(&filter);
-        let tcpdump = Peer::spawn(format!("tcpdump {filter}"), &mut cmd);
-        // Printed once the socket is open and the filter set: from here on,
-        // every packet is recorded.
-        tcpdump.wait_for(Out::Stderr, "listening on", STEP);
+        let mut cmd;
+        let (path, ready) = match recorder {
+            Recorder::TcpdumpLoopback | Recorder::TcpdumpAny => {
+                need_tool("tcpdump", "tcpdump");
+                let path = dir.join(format!("{name}.pcap"));
+                let interface = match recorder {
+                    Recorder::TcpdumpAny => "any",
+                    _ => "lo",
+                };
+                // --immediate-mode: each packet reaches the file as it is
+                // seen, not when a kernel buffer block fills or times out.
+                cmd = Command::new("tcpdump");
+                cmd.args(["-i", interface, "--immediate-mode", "-U", "-s", "0", "-n"])
+                    .arg("-w")
+                    .arg(&path)
+                    .arg(&filter);
+                // Printed once the socket is open and the filter set.
+                (path, "listening on")
+            }
+            Recorder::Dumpcap => {
+                need_tool("dumpcap", "tshark");
+                let path = dir.join(format!("{name}.pcapng"));
+                cmd = Command::new("dumpcap");
+                cmd.args(["-i", "lo", "-f", &filter, "-w"]).arg(&path);
+                (path, "Capturing on")
+            }
+        };
+        let recorder = Peer::spawn(format!("{recorder:?} {filter}"), &mut cmd);
+        recorder.wait_for(Out::Stderr, ready, STEP);
         let marker = format!("end of capture {name} {}", std::process::id()).into_bytes();
         Capture {
-            tcpdump,
+            recorder,
             path,
             marker_socket,
             marker,
@@ -148,7 +182,7 @@ impl Capture {
     }
 
     /// Ends the capture and returns its file. A datagram sent now is written
-    /// after every packet sent before it; once it is in the file, tcpdump is
+    /// after every packet sent before it; once it is in the file, the recorder is
     /// stopped (SIGINT) and waited for, so the file is complete.
     fn finish(mut self) -> PathBuf {
         let to = self.marker_socket.local_addr().unwrap();
@@ -163,13 +197,13 @@ impl Capture {
                 Instant::now() < deadline,
                 "the end marker never reached {}\n{}",
                 self.path.display(),
-                self.tcpdump.report()
+                self.recorder.report()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        signal(self.tcpdump.pid(), "INT");
-        let code = self.tcpdump.exit_code(STEP);
-        assert_eq!(code, 0, "tcpdump exit code\n{}", self.tcpdump.report());
+        signal(self.recorder.pid(), "INT");
+        let code = self.recorder.exit_code(STEP);
+        assert_eq!(code, 0, "recorder exit code\n{}", self.recorder.report());
         self.path
     }
 }
@@ -345,6 +379,18 @@ fn assert_flows(who: &str, got: &[Flow], want: &[Flow]) {
     }
 }
 
+/// The checks every scenario makes on its capture `cap` of the servers on
+/// `ports`: tshark reads the ServerHellos `hellos` (suite, EMS) and decrypts
+/// `want`, the data each connection carried each way.
+fn check_capture(cap: &Path, ports: &[u16], want: &[Flow], hellos: &[Hello]) {
+    assert_eq!(
+        tshark_server_hellos(cap, ports),
+        hellos,
+        "tshark's ServerHellos"
+    );
+    assert_flows("tshark", &tshark_flows(cap, ports, want.len()), want);
+}
+
 // ---------------------------------------------------------------------------
 // 1. curl → rsatls serve --http
 // ---------------------------------------------------------------------------
@@ -380,7 +426,7 @@ fn curl_to_rsatls_serve_http() {
     ]);
     let port = server.addr.port();
     let dir = scratch("curl");
-    let capture = Capture::start(&dir, "curl", &[port]);
+    let capture = Capture::start(&dir, "curl", &[port], Recorder::TcpdumpLoopback);
     let mut want = Vec::new();
     for (cipher, _) in SUITES {
         let url = format!("https://127.0.0.1:{port}/decrypt-interop/{cipher}");
@@ -407,16 +453,15 @@ fn curl_to_rsatls_serve_http() {
     let cap = capture.finish();
     drop(server);
 
-    let hellos = tshark_server_hellos(&cap, &[port]);
-    let expected: Vec<Hello> = (0..2)
+    let hellos: Vec<Hello> = (0..2)
         .map(|stream| Hello {
             stream,
             suite: SUITES[stream].1,
             ems: true,
         })
         .collect();
-    assert_eq!(hellos, expected);
-    assert_flows("tshark", &tshark_flows(&cap, &[port], 2), &want);
+    check_capture(&cap, &[port], &want, &hellos);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------------------
@@ -530,7 +575,7 @@ fn openssl_s_client_to_s_server_both_suites_with_and_without_ems() {
         }
     }
     let ports: Vec<u16> = servers.iter().map(|s| s.1).collect();
-    let capture = Capture::start(&dir, "openssl", &ports);
+    let capture = Capture::start(&dir, "openssl", &ports, Recorder::Dumpcap);
     let mut want = Vec::new();
     let mut hellos = Vec::new();
     for (stream, (server, port, cipher, suite, ems)) in servers.iter_mut().enumerate() {
@@ -547,8 +592,8 @@ fn openssl_s_client_to_s_server_both_suites_with_and_without_ems() {
     }
     let cap = capture.finish();
 
-    assert_eq!(tshark_server_hellos(&cap, &ports), hellos);
-    assert_flows("tshark", &tshark_flows(&cap, &ports, want.len()), &want);
+    check_capture(&cap, &ports, &want, &hellos);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Writes the packets of TCP connection `stream` of `cap` alone to a new file.
@@ -558,7 +603,7 @@ fn only_stream(cap: &Path, stream: usize, out: &Path) {
         Command::new("tshark")
             .arg("-r")
             .arg(cap)
-            .args(["-Y", &format!("tcp.stream == {stream}"), "-w"])
+            .args(["-Y", &format!("tcp.stream == {stream}"), "-F", "pcap", "-w"])
             .arg(out),
     );
 }
@@ -570,7 +615,7 @@ fn openssl_resumption_by_session_id_and_by_ticket() {
     let (mut server, port) = rev_server(cipher, &["-naccept", "4"], &[]);
     let (by_id, by_ticket) = (dir.join("by-id.sess"), dir.join("by-ticket.sess"));
     let (by_id, by_ticket) = (by_id.to_str().unwrap(), by_ticket.to_str().unwrap());
-    let capture = Capture::start(&dir, "resumption", &[port]);
+    let capture = Capture::start(&dir, "resumption", &[port], Recorder::TcpdumpLoopback);
     let mut want = Vec::new();
     // A full handshake then its resumption by session ID (no tickets), then
     // the same with a ticket (RFC 5077).
@@ -604,8 +649,7 @@ fn openssl_resumption_by_session_id_and_by_ticket() {
             ems: true,
         })
         .collect();
-    assert_eq!(tshark_server_hellos(&cap, &[port]), hellos);
-    assert_flows("tshark", &tshark_flows(&cap, &[port], 4), &want);
+    check_capture(&cap, &[port], &want, &hellos);
 
     // Each abbreviated handshake alone: no full handshake to take its master
     // secret from, so nothing decrypts (tshark cannot either).
@@ -618,6 +662,7 @@ fn openssl_resumption_by_session_id_and_by_ticket() {
             &[Flow::default()],
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -626,7 +671,7 @@ fn openssl_secure_renegotiation() {
     let (cipher, suite) = SUITES[1];
     // OpenSSL 3.0 refuses client-initiated renegotiation unless told.
     let (mut server, port) = rev_server(cipher, &["-client_renegotiation"], &[]);
-    let capture = Capture::start(&dir, "renegotiation", &[port]);
+    let capture = Capture::start(&dir, "renegotiation", &[port], Recorder::TcpdumpLoopback);
     let mut c = s_client(port, &[], cipher, false, true);
     let out = c.stdout();
     assert!(
@@ -649,11 +694,9 @@ fn openssl_secure_renegotiation() {
         suite,
         ems: true,
     };
-    assert_eq!(
-        tshark_server_hellos(&cap, &[port]),
-        (0..2).map(hello).collect::<Vec<_>>()
-    );
-    assert_flows("tshark", &tshark_flows(&cap, &[port], 1), &[flow]);
+    let hellos: Vec<Hello> = (0..2).map(hello).collect();
+    check_capture(&cap, &[port], &[flow], &hellos);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------------------
@@ -673,7 +716,7 @@ fn gnutls_cli_to_rsatls_serve_with_and_without_ems() {
     ]);
     let port = server.addr.port();
     let dir = scratch("gnutls");
-    let capture = Capture::start(&dir, "gnutls", &[port]);
+    let capture = Capture::start(&dir, "gnutls", &[port], Recorder::TcpdumpAny);
     let mut want = Vec::new();
     let mut hellos = Vec::new();
     for (stream, (cipher, suite, ems)) in [
@@ -724,8 +767,8 @@ fn gnutls_cli_to_rsatls_serve_with_and_without_ems() {
     let cap = capture.finish();
     drop(server);
 
-    assert_eq!(tshark_server_hellos(&cap, &[port]), hellos);
-    assert_flows("tshark", &tshark_flows(&cap, &[port], want.len()), &want);
+    check_capture(&cap, &[port], &want, &hellos);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // ---------------------------------------------------------------------------
@@ -768,7 +811,7 @@ fn python_ssl_to_rsatls_serve() {
         RsatlsServer::start(&["--cert", &data("rsa2048.cert.pem"), "--key", &server_key()]);
     let port = server.addr.port();
     let dir = scratch("python");
-    let capture = Capture::start(&dir, "python", &[port]);
+    let capture = Capture::start(&dir, "python", &[port], Recorder::TcpdumpLoopback);
     let mut want = Vec::new();
     for (cipher, _) in SUITES {
         let out = run(
@@ -798,6 +841,6 @@ fn python_ssl_to_rsatls_serve() {
             ems: true,
         })
         .collect();
-    assert_eq!(tshark_server_hellos(&cap, &[port]), hellos);
-    assert_flows("tshark", &tshark_flows(&cap, &[port], 2), &want);
+    check_capture(&cap, &[port], &want, &hellos);
+    let _ = std::fs::remove_dir_all(&dir);
 }
