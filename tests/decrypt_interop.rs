@@ -260,10 +260,18 @@ fn run(name: &str, cmd: &mut Command) -> Output {
 
 /// tshark on `cap` with the server's RSA key, the TCP `ports` read as TLS.
 fn tshark(cap: &Path, ports: &[u16]) -> Command {
+    tshark_with(
+        cap,
+        ports,
+        &format!("uat:rsa_keys:\"{}\",\"\"", server_key()),
+    )
+}
+
+/// tshark on `cap` with the preference `key_option` (e.g. a key log file).
+fn tshark_with(cap: &Path, ports: &[u16], key_option: &str) -> Command {
     need_tool("tshark", "tshark");
     let mut cmd = Command::new("tshark");
-    cmd.arg("-r").arg(cap).arg("-n");
-    cmd.args(["-o", &format!("uat:rsa_keys:\"{}\",\"\"", server_key())]);
+    cmd.arg("-r").arg(cap).args(["-n", "-o", key_option]);
     for port in ports {
         cmd.args(["-d", &format!("tcp.port=={port},tls")]);
     }
@@ -273,7 +281,11 @@ fn tshark(cap: &Path, ports: &[u16]) -> Command {
 /// What tshark decrypts of the first `streams` TCP connections of `cap`, each
 /// way (`-z follow,tls,raw,N`: hex lines, the server's indented by a tab).
 fn tshark_flows(cap: &Path, ports: &[u16], streams: usize) -> Vec<Flow> {
-    let mut cmd = tshark(cap, ports);
+    tshark_flows_with(tshark(cap, ports), ports, streams)
+}
+
+/// [`tshark_flows`] with another tshark command line (another key source).
+fn tshark_flows_with(mut cmd: Command, ports: &[u16], streams: usize) -> Vec<Flow> {
     cmd.arg("-q");
     for n in 0..streams {
         cmd.args(["-z", &format!("follow,tls,raw,{n}")]);
@@ -379,16 +391,184 @@ fn assert_flows(who: &str, got: &[Flow], want: &[Flow]) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// What rsatls decrypt makes of it
+// ---------------------------------------------------------------------------
+
+/// `rsatls decrypt CAP --key KEY ARGS...`, which must exit 0.
+fn rsatls_decrypt(cap: &Path, key: &str, args: &[&str]) -> Output {
+    run(
+        "rsatls decrypt",
+        Command::new(env!("CARGO_BIN_EXE_rsatls"))
+            .arg("decrypt")
+            .arg(cap)
+            .args(["--key", key])
+            .args(args),
+    )
+}
+
+/// What `rsatls decrypt --data-only --session N --direction WHO` writes for
+/// each of the first `sessions` connections (numbered from 1), each way.
+fn rsatls_flows(cap: &Path, sessions: usize) -> Vec<Flow> {
+    let data = |n: usize, who: &str| {
+        let n = n.to_string();
+        let args = ["--data-only", "--session", &n, "--direction", who];
+        rsatls_decrypt(cap, &server_key(), &args).stdout
+    };
+    (1..=sessions)
+        .map(|n| Flow::new(data(n, "client"), data(n, "server")))
+        .collect()
+}
+
+/// How a handshake found its master secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Secret {
+    /// From its ClientKeyExchange, decrypted with the key.
+    Full,
+    /// From an earlier full handshake, by session ID.
+    ResumedById,
+    /// From an earlier full handshake, by session ticket (RFC 5077).
+    ResumedByTicket,
+}
+
+/// What `rsatls decrypt --session N` shows of connection N: for each
+/// handshake, in order, its ServerHello (suite and EMS), how its master
+/// secret was found, and both Finished messages verified.
+fn check_rsatls_session(cap: &Path, session: usize, hellos: &[&Hello], secrets: &[Secret]) {
+    let out = rsatls_decrypt(cap, &server_key(), &["--session", &session.to_string()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let context = || format!("rsatls decrypt --session {session}:\n{text}");
+    let server_hellos: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ServerHello:"))
+        .collect();
+    assert_eq!(server_hellos.len(), hellos.len(), "{}", context());
+    for (line, hello) in server_hellos.iter().zip(hellos) {
+        let name = match hello.suite {
+            0x009c => "TLS_RSA_WITH_AES_128_GCM_SHA256",
+            _ => "TLS_RSA_WITH_AES_256_GCM_SHA384",
+        };
+        assert!(line.contains("TLS 1.2"), "{line}\n{}", context());
+        assert!(line.contains(name), "{line}: not {name}\n{}", context());
+        let ems = format!("extended_master_secret={}", hello.ems);
+        assert!(line.contains(&ems), "{line}: not {ems}\n{}", context());
+    }
+    // Steps 2-4 for a full handshake; "resumed ... by its session ID /
+    // ticket" for an abbreviated one.
+    let how: Vec<Secret> = text
+        .lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            if l.starts_with("4. secret decrypted") {
+                Some(Secret::Full)
+            } else if l.contains("resumed") && l.contains("session ID") {
+                Some(Secret::ResumedById)
+            } else if l.contains("resumed") && l.contains("session ticket") {
+                Some(Secret::ResumedByTicket)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert_eq!(how, secrets, "{}", context());
+    for side in ["client", "server"] {
+        let verified = text
+            .lines()
+            .filter(|l| {
+                l.trim_start()
+                    .starts_with(&format!("{side} Finished: verified"))
+            })
+            .count();
+        assert_eq!(verified, hellos.len(), "{side} Finished\n{}", context());
+    }
+    assert!(!text.contains("NOT verified"), "{}", context());
+}
+
+/// The numbers of the summary's `TLS handshakes:` line: handshakes,
+/// renegotiations, decrypted, full, resumed.
+fn rsatls_summary(text: &str) -> [u64; 5] {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("TLS handshakes:"))
+        .unwrap_or_else(|| panic!("no `TLS handshakes:` summary line:\n{text}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.parse().unwrap())
+        .collect();
+    numbers
+        .try_into()
+        .unwrap_or_else(|_| panic!("unexpected summary line {line:?}"))
+}
+
 /// The checks every scenario makes on its capture `cap` of the servers on
-/// `ports`: tshark reads the ServerHellos `hellos` (suite, EMS) and decrypts
-/// `want`, the data each connection carried each way.
-fn check_capture(cap: &Path, ports: &[u16], want: &[Flow], hellos: &[Hello]) {
+/// `ports`, given `want`, the data each connection carried each way, and
+/// `hellos`, each handshake's suite and EMS (tshark reads them from the
+/// ServerHellos), with `secrets`, how each handshake's master secret is
+/// found:
+/// - tshark reads the same ServerHellos and decrypts `want`;
+/// - `rsatls decrypt --data-only` gives `want`, session by session and
+///   direction by direction, and shows each handshake as expected;
+/// - the key log `rsatls decrypt --keylog-out` writes lets tshark decrypt
+///   `want` without the RSA key.
+fn check_capture(cap: &Path, ports: &[u16], want: &[Flow], hellos: &[Hello], secrets: &[Secret]) {
+    assert_eq!(hellos.len(), secrets.len());
     assert_eq!(
         tshark_server_hellos(cap, ports),
         hellos,
         "tshark's ServerHellos"
     );
     assert_flows("tshark", &tshark_flows(cap, ports, want.len()), want);
+
+    assert_flows("rsatls decrypt", &rsatls_flows(cap, want.len()), want);
+    let mut first = 0;
+    for (stream, _) in want.iter().enumerate() {
+        let mine: Vec<&Hello> = hellos.iter().filter(|h| h.stream == stream).collect();
+        let how = &secrets[first..first + mine.len()];
+        first += mine.len();
+        check_rsatls_session(cap, stream + 1, &mine, how);
+    }
+
+    // The whole capture: every data byte once, and the summary's count.
+    let keylog = cap.with_extension("keys");
+    let keylog = keylog.to_str().unwrap();
+    let all = rsatls_decrypt(cap, &server_key(), &["--keylog-out", keylog]);
+    let text = String::from_utf8(all.stdout).unwrap();
+    let full = secrets.iter().filter(|s| **s == Secret::Full).count() as u64;
+    let resumed = secrets.len() as u64 - full;
+    let streams = hellos
+        .iter()
+        .map(|h| h.stream)
+        .collect::<std::collections::BTreeSet<_>>();
+    let renegotiations = (hellos.len() - streams.len()) as u64;
+    assert_eq!(
+        rsatls_summary(&text),
+        [
+            hellos.len() as u64,
+            renegotiations,
+            full + resumed,
+            full,
+            resumed
+        ],
+        "{text}"
+    );
+    let data_only = rsatls_decrypt(cap, &server_key(), &["--data-only"]).stdout;
+    let total: usize = want.iter().map(|f| f.client.len() + f.server.len()).sum();
+    assert_eq!(
+        data_only.len(),
+        total,
+        "rsatls decrypt --data-only, every session"
+    );
+
+    // tshark with rsatls's key log and no RSA key.
+    let cmd = tshark_with(cap, ports, &format!("tls.keylog_file:{keylog}"));
+    let lines = std::fs::read_to_string(keylog).unwrap();
+    assert_eq!(lines.lines().count(), hellos.len(), "{lines}");
+    assert_flows(
+        "tshark with rsatls decrypt's key log",
+        &tshark_flows_with(cmd, ports, want.len()),
+        want,
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -460,7 +640,17 @@ fn curl_to_rsatls_serve_http() {
             ems: true,
         })
         .collect();
-    check_capture(&cap, &[port], &want, &hellos);
+    check_capture(&cap, &[port], &want, &hellos, &[Secret::Full; 2]);
+    // With another server's key: listed, not decrypted.
+    let other = data("other2048.key.pem");
+    let text = String::from_utf8(rsatls_decrypt(&cap, &other, &[]).stdout).unwrap();
+    assert_eq!(rsatls_summary(&text), [2, 0, 0, 0, 0], "{text}");
+    assert_eq!(text.matches("no matching key").count(), 2, "{text}");
+    assert!(
+        rsatls_decrypt(&cap, &other, &["--data-only"])
+            .stdout
+            .is_empty()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -592,7 +782,7 @@ fn openssl_s_client_to_s_server_both_suites_with_and_without_ems() {
     }
     let cap = capture.finish();
 
-    check_capture(&cap, &ports, &want, &hellos);
+    check_capture(&cap, &ports, &want, &hellos, &[Secret::Full; 4]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -649,10 +839,22 @@ fn openssl_resumption_by_session_id_and_by_ticket() {
             ems: true,
         })
         .collect();
-    check_capture(&cap, &[port], &want, &hellos);
+    check_capture(
+        &cap,
+        &[port],
+        &want,
+        &hellos,
+        &[
+            Secret::Full,
+            Secret::ResumedById,
+            Secret::Full,
+            Secret::ResumedByTicket,
+        ],
+    );
 
     // Each abbreviated handshake alone: no full handshake to take its master
-    // secret from, so nothing decrypts (tshark cannot either).
+    // secret from, so nothing decrypts (tshark cannot either), and rsatls
+    // says why.
     for stream in [1, 3] {
         let alone = dir.join(format!("alone-{stream}.pcap"));
         only_stream(&cap, stream, &alone);
@@ -661,6 +863,15 @@ fn openssl_resumption_by_session_id_and_by_ticket() {
             &tshark_flows(&alone, &[port], 1),
             &[Flow::default()],
         );
+        let out = rsatls_decrypt(&alone, &server_key(), &[]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(rsatls_summary(&text), [1, 0, 0, 0, 0], "{text}");
+        assert!(
+            text.contains("full handshake is not in the capture"),
+            "{text}"
+        );
+        let data = rsatls_decrypt(&alone, &server_key(), &["--data-only"]).stdout;
+        assert!(data.is_empty(), "{}", String::from_utf8_lossy(&data));
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -695,7 +906,7 @@ fn openssl_secure_renegotiation() {
         ems: true,
     };
     let hellos: Vec<Hello> = (0..2).map(hello).collect();
-    check_capture(&cap, &[port], &[flow], &hellos);
+    check_capture(&cap, &[port], &[flow], &hellos, &[Secret::Full; 2]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -767,7 +978,7 @@ fn gnutls_cli_to_rsatls_serve_with_and_without_ems() {
     let cap = capture.finish();
     drop(server);
 
-    check_capture(&cap, &[port], &want, &hellos);
+    check_capture(&cap, &[port], &want, &hellos, &[Secret::Full; 3]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -841,6 +1052,6 @@ fn python_ssl_to_rsatls_serve() {
             ems: true,
         })
         .collect();
-    check_capture(&cap, &[port], &want, &hellos);
+    check_capture(&cap, &[port], &want, &hellos, &[Secret::Full; 2]);
     let _ = std::fs::remove_dir_all(&dir);
 }
