@@ -22,7 +22,7 @@ pub mod tcp;
 use std::collections::HashMap;
 
 use crate::passive::{
-    ConnectionDecoder, Direction, Limits, PassiveEvent, ServerKeys, SessionCache, Undecryptable,
+    ConnectionDecoder, Direction, Limits, PassiveEvent, ServerKeys, SessionCache,
 };
 
 use layers::NotTcp;
@@ -90,18 +90,10 @@ pub struct CaptureDecoder {
     cache: SessionCache,
     limits: Limits,
     flows: FlowTable,
-    decoders: HashMap<FlowId, Connection>,
+    decoders: HashMap<FlowId, ConnectionDecoder>,
     skipped: Skipped,
     /// Reused between packets: the reassembler's output for one packet.
     flow_events: Vec<FlowEvent>,
-}
-
-/// A live connection's decoder.
-struct Connection {
-    decoder: ConnectionDecoder,
-    /// The capture missed its start: nothing is fed (the decoder needs a
-    /// connection's first bytes).
-    mid_stream: bool,
 }
 
 impl CaptureDecoder {
@@ -176,43 +168,29 @@ impl CaptureDecoder {
                         server,
                         mid_stream,
                     });
-                    if mid_stream {
-                        out.push(CaptureEvent::Tls {
-                            flow,
-                            event: PassiveEvent::Undecryptable {
-                                handshake: 0,
-                                reason: Undecryptable::MidStream,
-                            },
-                        });
-                    }
-                    self.decoders.insert(
-                        flow,
-                        Connection {
-                            decoder: ConnectionDecoder::new(self.limits),
-                            mid_stream,
-                        },
-                    );
+                    // A connection whose SYN the capture missed is fed all
+                    // the same: if it began before its ClientHello it still
+                    // decrypts, and otherwise the decoder reports it as
+                    // mid-stream from its first record.
+                    self.decoders
+                        .insert(flow, ConnectionDecoder::new(self.limits));
                 }
                 FlowEvent::Data { flow, from, bytes } => {
-                    if let Some(connection) = self.decoders.get_mut(&flow) {
-                        if !connection.mid_stream {
-                            connection
-                                .decoder
-                                .feed(from, &bytes, &self.keys, &mut self.cache);
-                            drain(flow, &mut connection.decoder, out);
-                        }
+                    if let Some(decoder) = self.decoders.get_mut(&flow) {
+                        decoder.feed(from, &bytes, &self.keys, &mut self.cache);
+                        drain(flow, decoder, out);
                     }
                 }
                 FlowEvent::Gap { flow, from, at } => {
                     out.push(CaptureEvent::Gap { flow, from, at });
-                    if let Some(connection) = self.decoders.get_mut(&flow) {
-                        connection.decoder.gap(from);
-                        drain(flow, &mut connection.decoder, out);
+                    if let Some(decoder) = self.decoders.get_mut(&flow) {
+                        decoder.gap(from);
+                        drain(flow, decoder, out);
                     }
                 }
                 FlowEvent::Closed { flow } => {
-                    if let Some(mut connection) = self.decoders.remove(&flow) {
-                        drain(flow, &mut connection.decoder, out);
+                    if let Some(mut decoder) = self.decoders.remove(&flow) {
+                        drain(flow, &mut decoder, out);
                     }
                     out.push(CaptureEvent::Closed { flow });
                 }
