@@ -363,7 +363,7 @@ fn tshark_flows_with(mut cmd: Command, ports: &[u16], streams: usize) -> Vec<Flo
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
