@@ -177,11 +177,14 @@ RSATLS=$OUT/rsatls
 # without it, tshark's heuristic dissectors try each record first, and on random
 # bytes one of them (CredSSP) sometimes claims a record and throws, and that
 # record's plaintext is missing from both outputs (1 record of 12 800 in a 100 MiB
-# capture here).
+# capture here). `tcp.reassemble_out_of_order:TRUE` (off by default in 4.0):
+# the loopback captures hold segments out of order and retransmitted (tcpdump
+# sees a segment before the one it follows), and without it tshark decrypts
+# nothing past the first such place (74 MB of the 1 GiB loopback capture).
 tool_cmd() { # TOOL CAP
   case $1 in
-    tshark-fields) echo tshark -n -r "$2" -o "uat:rsa_keys:\"$KEY\",\"\"" -d "tls.port==$PORT,data" -T fields -e data.data ;;
-    tshark-follow) echo tshark -n -r "$2" -o "uat:rsa_keys:\"$KEY\",\"\"" -d "tls.port==$PORT,data" -q -z follow,tls,raw,0 ;;
+    tshark-fields) echo tshark -n -r "$2" -o "uat:rsa_keys:\"$KEY\",\"\"" -o tcp.reassemble_out_of_order:TRUE -d "tls.port==$PORT,data" -T fields -e data.data ;;
+    tshark-follow) echo tshark -n -r "$2" -o "uat:rsa_keys:\"$KEY\",\"\"" -o tcp.reassemble_out_of_order:TRUE -d "tls.port==$PORT,data" -q -z follow,tls,raw,0 ;;
     rsatls-data) echo "$RSATLS" decrypt "$2" --key "$KEY" --data-only ;;
     rsatls-human) echo "$RSATLS" decrypt "$2" --key "$KEY" ;;
     *) log "unknown tool $1"; exit 2 ;;
