@@ -100,6 +100,15 @@ impl MasterSecret {
         Self { alg, secret }
     }
 
+    /// A master secret learnt earlier (the passive decoder's session cache):
+    /// an abbreviated handshake uses it as is.
+    pub(crate) fn from_bytes(alg: HashAlgorithm, secret: &[u8; SECRET_LEN]) -> Self {
+        Self {
+            alg,
+            secret: Zeroizing::new(*secret),
+        }
+    }
+
     /// The secret's bytes, for the caller's key log only.
     pub(crate) fn as_bytes(&self) -> &[u8; SECRET_LEN] {
         &self.secret

@@ -22,9 +22,21 @@
 //! Every input is untrusted: parsing is total, every buffer is bounded by
 //! [`Limits`], and nothing here panics on recorded bytes.
 
+mod cache;
+mod handshake;
+mod records;
+mod unpad;
+
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
+
+use self::cache::Bounded;
+use self::handshake::{Ctx, Fail, Follower};
+use self::records::{DirectionState, Next};
+use crate::msgs::handshake::HANDSHAKE_HEADER_LEN;
+use crate::msgs::record::MAX_CIPHERTEXT;
 
 use crate::crypto::{CryptoProvider, PrivateKeyDer, RsaPrivateKey};
 use crate::error::Error;
@@ -58,10 +70,12 @@ pub struct ServerKeys {
     keys: Vec<ServerKey>,
 }
 
-/// One loaded key.
+/// One loaded key, with its public half for matching certificates.
 struct ServerKey {
     name: String,
     key: Arc<dyn RsaPrivateKey>,
+    modulus: Vec<u8>,
+    exponent: Vec<u8>,
 }
 
 impl ServerKeys {
@@ -77,8 +91,18 @@ impl ServerKeys {
     pub fn add(&mut self, name: impl Into<String>, key: Arc<dyn RsaPrivateKey>) {
         self.keys.push(ServerKey {
             name: name.into(),
+            modulus: strip_zeros(&key.public_modulus()).to_vec(),
+            exponent: strip_zeros(&key.public_exponent()).to_vec(),
             key,
         });
+    }
+
+    /// The key whose public half is (`modulus`, `exponent`), big-endian.
+    fn find(&self, modulus: &[u8], exponent: &[u8]) -> Option<&ServerKey> {
+        let (modulus, exponent) = (strip_zeros(modulus), strip_zeros(exponent));
+        self.keys
+            .iter()
+            .find(|k| k.modulus == modulus && k.exponent == exponent)
     }
 
     /// Loads a key from DER (PKCS#1 or PKCS#8) and adds it.
@@ -137,19 +161,38 @@ impl Default for Limits {
 /// Master secrets learnt from full handshakes, by session ID and by session
 /// ticket, so that abbreviated handshakes later in the same capture can be
 /// decrypted. Bounded: past `capacity` entries the oldest are dropped.
+///
+/// Tickets are kept by their SHA-256, so that an entry costs the same whatever
+/// the ticket's size.
 pub struct SessionCache {
     capacity: usize,
+    by_id: Bounded<Vec<u8>>,
+    by_ticket: Bounded<[u8; 32]>,
 }
 
 impl SessionCache {
     /// A cache holding at most `capacity` session IDs and as many tickets.
     pub fn new(capacity: usize) -> Self {
-        Self { capacity }
+        Self {
+            capacity,
+            by_id: Bounded::new(),
+            by_ticket: Bounded::new(),
+        }
     }
 
     /// The most entries of each kind kept.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Session IDs cached.
+    pub fn session_ids(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Tickets cached.
+    pub fn tickets(&self) -> usize {
+        self.by_ticket.len()
     }
 }
 
@@ -363,19 +406,92 @@ pub enum PassiveEvent {
     },
 }
 
+/// Events queued at most. A caller that polls after each [`ConnectionDecoder::feed`]
+/// never comes near it.
+const MAX_QUEUED_EVENTS: usize = 1 << 16;
+
+/// The decoder's events, waiting for [`ConnectionDecoder::poll_event`].
+struct EventQueue {
+    events: VecDeque<PassiveEvent>,
+    /// Application data bytes queued.
+    data: usize,
+}
+
+impl EventQueue {
+    fn push(&mut self, event: PassiveEvent) {
+        if let PassiveEvent::ApplicationData { data, .. } = &event {
+            self.data += data.len();
+        }
+        self.events.push_back(event);
+    }
+
+    fn pop(&mut self) -> Option<PassiveEvent> {
+        let event = self.events.pop_front()?;
+        if let PassiveEvent::ApplicationData { data, .. } = &event {
+            self.data -= data.len();
+        }
+        Some(event)
+    }
+}
+
 /// Decodes one recorded TCP connection.
+///
+/// Feed each direction's bytes in order with [`feed`](Self::feed) (the two
+/// directions may be interleaved in any way), and after each call take every
+/// event with [`poll_event`](Self::poll_event):
+///
+/// ```
+/// use rsatls::passive::{ConnectionDecoder, Direction, Limits, ServerKeys, SessionCache};
+///
+/// let keys = ServerKeys::new(rsatls::crypto::default_provider());
+/// let mut cache = SessionCache::default();
+/// let mut decoder = ConnectionDecoder::new(Limits::default());
+/// # let captured: Vec<(Direction, Vec<u8>)> = Vec::new();
+/// for (from, bytes) in captured {
+///     decoder.feed(from, &bytes, &keys, &mut cache);
+///     while let Some(event) = decoder.poll_event() {
+///         // show it
+///         # drop(event);
+///     }
+/// }
+/// ```
+///
+/// The handshake is followed in the protocol's order, not the capture's: a
+/// direction whose next handshake message needs the other direction's (the
+/// client's Finished needs the master secret, which needs the server's
+/// certificate) waits, its bytes buffered up to [`Limits::max_buffered`].
+/// Application data and alerts of either direction are decoded as soon as
+/// they arrive, so events of the two directions interleave as fed.
 pub struct ConnectionDecoder {
     limits: Limits,
+    client: DirectionState,
+    server: DirectionState,
+    follower: Follower,
+    events: EventQueue,
 }
 
 impl ConnectionDecoder {
     /// A decoder for a connection whose first bytes are about to be fed.
     pub fn new(limits: Limits) -> Self {
-        Self { limits }
+        Self {
+            limits,
+            client: DirectionState::new(),
+            server: DirectionState::new(),
+            follower: Follower::new(),
+            events: EventQueue {
+                events: VecDeque::new(),
+                data: 0,
+            },
+        }
     }
 
     /// Takes the next bytes of one direction and decodes as far as both
     /// directions allow, queueing events for [`poll_event`](Self::poll_event).
+    ///
+    /// Memory stays bounded: at most [`Limits::max_buffered`] bytes are held
+    /// per direction, and queued application data is bounded too (a caller
+    /// that feeds more than `max_buffered` bytes between polls may see that
+    /// direction stop with [`StopReason::Limit`]).
     pub fn feed(
         &mut self,
         from: Direction,
@@ -383,16 +499,309 @@ impl ConnectionDecoder {
         keys: &ServerKeys,
         cache: &mut SessionCache,
     ) {
-        let _ = (from, bytes, keys, cache, self.limits);
+        let mut input = bytes;
+        while !input.is_empty() {
+            let dir = pick(&mut self.client, &mut self.server, from);
+            if dir.stopped {
+                return;
+            }
+            let room = self.limits.max_buffered.saturating_sub(dir.buffered());
+            if room == 0 {
+                self.stop(from, StopReason::Limit);
+                return;
+            }
+            let (now, later) = input.split_at(room.min(input.len()));
+            dir.buf.extend_from_slice(now);
+            input = later;
+            self.run(keys, cache);
+        }
     }
 
     /// The reassembler lost bytes of `from`: that direction stops.
     pub fn gap(&mut self, from: Direction) {
-        let _ = from;
+        self.stop(from, StopReason::Gap);
     }
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<PassiveEvent> {
-        None
+        self.events.pop()
     }
+
+    /// Bytes held for `from` and not decoded yet.
+    pub fn buffered(&self, from: Direction) -> usize {
+        match from {
+            Direction::ClientToServer => self.client.buffered() + self.client.handshake.len(),
+            Direction::ServerToClient => self.server.buffered() + self.server.handshake.len(),
+        }
+    }
+
+    fn direction(&mut self, from: Direction) -> &mut DirectionState {
+        match from {
+            Direction::ClientToServer => &mut self.client,
+            Direction::ServerToClient => &mut self.server,
+        }
+    }
+
+    /// Decodes both directions until neither can go further: progress in one
+    /// may let the other go on.
+    fn run(&mut self, keys: &ServerKeys, cache: &mut SessionCache) {
+        loop {
+            let client = self.advance(Direction::ClientToServer, keys, cache);
+            let server = self.advance(Direction::ServerToClient, keys, cache);
+            if !client && !server {
+                break;
+            }
+        }
+        self.client.compact();
+        self.server.compact();
+    }
+
+    /// Decodes what `from` can decode now; whether anything was.
+    fn advance(&mut self, from: Direction, keys: &ServerKeys, cache: &mut SessionCache) -> bool {
+        let mut progress = false;
+        loop {
+            if self.direction(from).stopped {
+                return progress;
+            }
+            match self.handshake_message(from, keys, cache) {
+                Some(true) => {
+                    progress = true;
+                    continue;
+                }
+                Some(false) => return progress,
+                None => {}
+            }
+            if !self.record(from, keys, cache) {
+                return progress;
+            }
+            progress = true;
+        }
+    }
+
+    /// Handles the next whole handshake message of `from`, if there is one:
+    /// `Some(true)` if handled, `Some(false)` if it waits for the other
+    /// direction, `None` if there is no whole message.
+    fn handshake_message(
+        &mut self,
+        from: Direction,
+        keys: &ServerKeys,
+        cache: &mut SessionCache,
+    ) -> Option<bool> {
+        let max = self.limits.max_handshake_message;
+        let dir = self.direction(from);
+        let header = dir.handshake.first_chunk::<HANDSHAKE_HEADER_LEN>()?;
+        let typ = crate::msgs::enums::HandshakeType(header[0]);
+        let len =
+            usize::from(header[1]) << 16 | usize::from(header[2]) << 8 | usize::from(header[3]);
+        if len > max {
+            self.stop(from, StopReason::Limit);
+            return Some(true);
+        }
+        let total = HANDSHAKE_HEADER_LEN + len;
+        if dir.handshake.len() < total {
+            return None;
+        }
+        if !self.follower.active(from, Some(typ)) {
+            return Some(false);
+        }
+        let dir = self.direction(from);
+        let rest = dir.handshake.split_off(total);
+        let msg = core::mem::replace(&mut dir.handshake, rest);
+        let mut ctx = Ctx {
+            keys,
+            cache,
+            events: &mut self.events,
+            max_transcript: 4 * max + (1 << 16),
+        };
+        if let Err(fail) = self.follower.handle_message(from, &msg, &mut ctx) {
+            self.fail(from, fail);
+        }
+        Some(true)
+    }
+
+    /// Decodes the next record of `from`; whether one was (or the direction
+    /// stopped).
+    fn record(&mut self, from: Direction, keys: &ServerKeys, cache: &mut SessionCache) -> bool {
+        use crate::msgs::enums::ContentType;
+
+        let (header, range) = match self.direction(from).peek() {
+            Next::Partial => return false,
+            Next::NotTls if !self.follower.started() => {
+                self.fail(from, Fail::Undecryptable(Undecryptable::NotTls));
+                return true;
+            }
+            Next::NotTls => {
+                self.stop(from, StopReason::Malformed("not a TLS record"));
+                return true;
+            }
+            Next::TooLong => {
+                self.stop(from, StopReason::Malformed("record longer than TLS allows"));
+                return true;
+            }
+            Next::Record(header, range) => (header, range),
+        };
+        let started = self.follower.started();
+        match header.typ {
+            ContentType::CHANGE_CIPHER_SPEC | ContentType::APPLICATION_DATA if !started => {
+                self.fail(from, Fail::Undecryptable(Undecryptable::MidStream));
+                return true;
+            }
+            ContentType::CHANGE_CIPHER_SPEC => {
+                if !self.direction(from).handshake.is_empty() {
+                    self.stop(
+                        from,
+                        StopReason::Malformed("ChangeCipherSpec inside a handshake message"),
+                    );
+                    return true;
+                }
+                if !self.follower.active(from, None) {
+                    return false;
+                }
+            }
+            ContentType::APPLICATION_DATA => {
+                let queue = &self.events;
+                let bound = 2 * self.limits.max_buffered + 2 * MAX_CIPHERTEXT;
+                if queue.events.len() >= MAX_QUEUED_EVENTS || queue.data > bound {
+                    self.stop(from, StopReason::Limit);
+                    return true;
+                }
+            }
+            _ => {}
+        }
+
+        // Decrypt in place if this direction's keys are on.
+        let dir = pick(&mut self.client, &mut self.server, from);
+        dir.start = range.end;
+        let encrypted = dir.reader.is_some();
+        let plain = match dir.reader.as_mut() {
+            None => range,
+            Some(reader) => match dir
+                .buf
+                .get_mut(range.clone())
+                .and_then(|f| reader.open(&header, f))
+            {
+                Some(r) => range.start + r.start..range.start + r.end,
+                None => {
+                    self.stop(from, StopReason::BadRecordMac);
+                    return true;
+                }
+            },
+        };
+        let plaintext = dir.buf.get(plain).unwrap_or_default();
+        match header.typ {
+            ContentType::CHANGE_CIPHER_SPEC => {
+                // RFC 5246 §7.1: a single byte of value 1.
+                if plaintext != [1] {
+                    self.stop(from, StopReason::Malformed("ChangeCipherSpec is not 01"));
+                    return true;
+                }
+                let mut ctx = Ctx {
+                    keys,
+                    cache,
+                    events: &mut self.events,
+                    max_transcript: 0,
+                };
+                match self.follower.handle_ccs(from, &mut ctx) {
+                    Ok(opener) => self.direction(from).reader = Some(opener),
+                    Err(fail) => self.fail(from, fail),
+                }
+            }
+            ContentType::HANDSHAKE => {
+                // RFC 5246 §6.2.1: no zero-length handshake fragments.
+                if plaintext.is_empty() {
+                    self.stop(from, StopReason::Malformed("empty handshake record"));
+                    return true;
+                }
+                let bound =
+                    self.limits.max_handshake_message + HANDSHAKE_HEADER_LEN + MAX_CIPHERTEXT;
+                if dir.handshake.len() + plaintext.len() > bound {
+                    self.stop(from, StopReason::Limit);
+                    return true;
+                }
+                dir.handshake.extend_from_slice(plaintext);
+            }
+            ContentType::ALERT => {
+                // RFC 5246 §7.2: two bytes each; a record may hold several.
+                if plaintext.is_empty() || plaintext.len() % 2 != 0 {
+                    self.stop(
+                        from,
+                        StopReason::Malformed("alert record is not whole alerts"),
+                    );
+                    return true;
+                }
+                for pair in plaintext.chunks_exact(2) {
+                    if let [level, description] = *pair {
+                        self.events.push(PassiveEvent::Alert {
+                            from,
+                            level,
+                            description,
+                            encrypted,
+                        });
+                    }
+                }
+            }
+            ContentType::APPLICATION_DATA => {
+                if !encrypted {
+                    self.stop(from, StopReason::Malformed("application data in the clear"));
+                    return true;
+                }
+                let data = plaintext.to_vec();
+                self.events
+                    .push(PassiveEvent::ApplicationData { from, data });
+            }
+            // Heartbeat (RFC 6520): opened above so that the sequence number
+            // moves on, then skipped.
+            _ => {}
+        }
+        true
+    }
+
+    /// Acts on a failure of `from`'s handshake.
+    fn fail(&mut self, from: Direction, fail: Fail) {
+        match fail {
+            Fail::Malformed(what) => self.stop(from, StopReason::Malformed(what)),
+            Fail::Undecryptable(reason) => {
+                self.events.push(PassiveEvent::Undecryptable {
+                    handshake: self.follower.number(),
+                    reason,
+                });
+                self.stop(from, StopReason::Undecryptable);
+                self.stop(from.reverse(), StopReason::Undecryptable);
+            }
+            Fail::NoKeys => self.stop(from, StopReason::Undecryptable),
+            Fail::Limit => self.stop(from, StopReason::Limit),
+        }
+    }
+
+    /// Stops `from`, once. While a handshake is under way the other direction
+    /// would wait for it forever: it stops too.
+    fn stop(&mut self, from: Direction, reason: StopReason) {
+        let dir = self.direction(from);
+        if dir.stopped {
+            return;
+        }
+        dir.stop();
+        self.events.push(PassiveEvent::Stopped { from, reason });
+        if self.follower.in_progress() || !self.follower.started() {
+            self.stop(from.reverse(), StopReason::Undecryptable);
+        }
+    }
+}
+
+/// One direction's state, borrowed apart from the rest of the decoder.
+fn pick<'a>(
+    client: &'a mut DirectionState,
+    server: &'a mut DirectionState,
+    from: Direction,
+) -> &'a mut DirectionState {
+    match from {
+        Direction::ClientToServer => client,
+        Direction::ServerToClient => server,
+    }
+}
+
+/// `v` without its leading zero bytes.
+fn strip_zeros(v: &[u8]) -> &[u8] {
+    let first = v.iter().position(|&b| b != 0).unwrap_or(v.len());
+    v.get(first..).unwrap_or_default()
 }
