@@ -15,6 +15,7 @@
 mod decoders;
 mod engine;
 mod fixtures;
+mod passive;
 mod record;
 mod session;
 
@@ -26,6 +27,7 @@ pub use engine::{
     Offload, Outcome, client, client_transparent, server, server_offload, server_transparent,
 };
 pub use fixtures::{CLIENT_SEED, Crypto, Flight, SERVER_SEED, Side, Variant, transcript};
+pub use passive::{passive_seed, passive_session};
 pub use record::record_open;
 pub use session::{session, session_client_auth};
 
@@ -80,6 +82,12 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "finished",
         run: finished,
+    },
+    Target {
+        name: "passive_session",
+        run: |data| {
+            passive_session(data);
+        },
     },
     Target {
         name: "record_open",

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// Every subcommand the binary has.
-const SUBCOMMANDS: [&str; 6] = ["demo", "serve", "proxy", "tunnel", "connect", "keygen"];
+const SUBCOMMANDS: [&str; 7] = [
+    "demo", "serve", "proxy", "tunnel", "connect", "keygen", "decrypt",
+];
 
 /// What a finished run of `rsatls` left.
 struct Run {
@@ -193,6 +195,23 @@ fn manual(subcommand: &str) -> &'static [&'static str] {
             "Never replaces an existing file without --force",
             "pin sha256//BASE64",
         ],
+        "decrypt" => &[
+            "Usage: rsatls decrypt [OPTIONS] --key <FILE> <CAPTURE>",
+            "<CAPTURE>",
+            "--key <FILE>",
+            "--key-pass-env <NAME>",
+            "--data-only",
+            "--session <N>",
+            "--direction <WHO>",
+            "- client: Sent by the client",
+            "--keylog-out <FILE>",
+            "the five steps of RSA key transport",
+            "session N: CLIENT → SERVER",
+            "[N client→server, LEN bytes]",
+            "the client was not legitimate, or the key is wrong",
+            "servers whose key matches no --key (the pin is shown)",
+            "whether or not a session could be decrypted",
+        ],
         other => panic!("no manual for {other}"),
     }
 }
@@ -211,6 +230,7 @@ fn sections(subcommand: &str) -> (&'static [&'static str], &'static [&'static st
         "serve" | "proxy" => (&[KEYS, KEY_OPS, PKCS11, KEY_LOG, LOGS, RELOAD, EXIT], &[]),
         "tunnel" => (&[KEYS, KEY_LOG, LOGS, EXIT], &[RELOAD, KEY_OPS, PKCS11]),
         "connect" => (&[KEYS, KEY_LOG, EXIT], &[LOGS, RELOAD, KEY_OPS, PKCS11]),
+        "decrypt" => (&[KEYS, EXIT], &[KEY_LOG, LOGS, RELOAD, KEY_OPS, PKCS11]),
         _ => (&[EXIT], &[KEYS, KEY_LOG, LOGS, RELOAD, KEY_OPS, PKCS11]),
     }
 }
@@ -470,6 +490,18 @@ fn usage_errors_show_the_usage_of_their_subcommand() {
             "a whole number from 1 to 31536000",
         ),
         (&["demo", "extra"], "unexpected argument 'extra'"),
+        (
+            &["decrypt", "x.pcap"],
+            "required arguments were not provided",
+        ),
+        (
+            &["decrypt", "x.pcap", "--key", "k.pem", "--session", "0"],
+            "invalid value '0' for '--session <N>'",
+        ),
+        (
+            &["decrypt", "x.pcap", "--key", "k.pem", "--direction", "up"],
+            "[possible values: client, server]",
+        ),
         // Found by the subcommand, after parsing.
         (
             &["serve", "--cert", "a.pem"],
@@ -533,6 +565,7 @@ fn file_and_runtime_errors_keep_their_exit_codes() {
         vec!["serve", "--cert", &missing, "--key", &missing],
         vec!["serve", "--client-ca", &missing],
         vec!["connect", "127.0.0.1:1", "--cafile", &missing],
+        vec!["decrypt", &missing, "--key", &missing],
     ] {
         let run = rsatls(&args);
         assert_eq!(run.code, Some(3), "{args:?}\n{}", run.report());

@@ -110,6 +110,7 @@ replay_tests!(
     client_transparent,
     deframe,
     finished,
+    passive_session,
     record_open,
     server,
     server_hello,
@@ -331,6 +332,18 @@ fn the_fixtures_replay_the_golden_transcripts() {
 }
 
 #[test]
+fn passive_seeds_decrypt_the_ping_and_the_pong() {
+    for (_, suite) in suites() {
+        for kind in ["golden", "clear"] {
+            for cut in ["flights", "chunks"] {
+                let data = seed("passive_session", &format!("{kind}-{suite}-{cut}"));
+                assert_eq!(fuzzing::passive_session(&data), 8, "{kind}-{suite}-{cut}");
+            }
+        }
+    }
+}
+
+#[test]
 fn seed_corpus_is_up_to_date() {
     let seeds = seeds();
     let write = std::env::var_os("RSATLS_WRITE_CORPUS").is_some();
@@ -450,6 +463,21 @@ fn seeds() -> Seeds {
             }
             add(&mut seeds, "deframe", format!("{tag}-client"), concat(&c));
             add(&mut seeds, "deframe", format!("{tag}-server"), concat(&s));
+
+            // The passive decoder: the whole conversation, in whole flights and
+            // in 100-byte chunks under small limits.
+            add(
+                &mut seeds,
+                "passive_session",
+                format!("{tag}-flights"),
+                fuzzing::passive_seed(crypto, false, &flights, usize::MAX),
+            );
+            add(
+                &mut seeds,
+                "passive_session",
+                format!("{tag}-chunks"),
+                fuzzing::passive_seed(crypto, true, &flights, 100),
+            );
 
             // Engines: a control byte (configuration, chunking), then the peer's bytes.
             let client_variant = match suite_name {

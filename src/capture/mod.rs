@@ -16,9 +16,17 @@
 
 pub mod file;
 pub mod layers;
+pub mod synth;
 pub mod tcp;
 
-use crate::passive::{Direction, PassiveEvent, ServerKeys};
+use std::collections::HashMap;
+
+use crate::passive::{
+    ConnectionDecoder, Direction, Limits, PassiveEvent, ServerKeys, SessionCache,
+};
+
+use layers::NotTcp;
+use tcp::{FlowEvent, FlowTable};
 
 pub use tcp::{FlowId, FlowLimits};
 
@@ -73,18 +81,32 @@ pub struct Skipped {
 }
 
 /// The whole pipeline: packets in, [`CaptureEvent`]s out.
+///
+/// Memory is bounded by the live connections: a connection's decoder is made
+/// when it opens and dropped when it closes, and the reassembler holds at
+/// most [`FlowLimits`] bytes.
 pub struct CaptureDecoder {
     keys: ServerKeys,
+    cache: SessionCache,
+    limits: Limits,
+    flows: FlowTable,
+    decoders: HashMap<FlowId, ConnectionDecoder>,
     skipped: Skipped,
+    /// Reused between packets: the reassembler's output for one packet.
+    flow_events: Vec<FlowEvent>,
 }
 
 impl CaptureDecoder {
     /// A decoder with these keys and limits.
     pub fn new(keys: ServerKeys, limits: FlowLimits) -> Self {
-        let _ = limits;
         Self {
             keys,
+            cache: SessionCache::default(),
+            limits: Limits::default(),
+            flows: FlowTable::new(limits),
+            decoders: HashMap::new(),
             skipped: Skipped::default(),
+            flow_events: Vec::new(),
         }
     }
 
@@ -96,16 +118,90 @@ impl CaptureDecoder {
         data: &[u8],
         out: &mut Vec<CaptureEvent>,
     ) {
-        let _ = (link_type, data, out, &self.keys);
+        match layers::tcp_segment(link_type, data) {
+            Ok(segment) => {
+                if segment.truncated {
+                    // Placed up to what was captured; the reassembler ends
+                    // the direction there with a gap.
+                    self.skipped.malformed += 1;
+                }
+                let mut events = std::mem::take(&mut self.flow_events);
+                self.flows.push(&segment, &mut events);
+                self.handle(&mut events, out);
+                self.flow_events = events;
+            }
+            Err(NotTcp::LinkType) => self.skipped.link_type += 1,
+            Err(NotTcp::Protocol) => self.skipped.not_tcp += 1,
+            Err(NotTcp::Fragment) => self.skipped.fragment += 1,
+            Err(NotTcp::Malformed) => self.skipped.malformed += 1,
+        }
     }
 
     /// The capture ended: closes every open connection.
     pub fn finish(&mut self, out: &mut Vec<CaptureEvent>) {
-        let _ = out;
+        let mut events = std::mem::take(&mut self.flow_events);
+        self.flows.finish(&mut events);
+        self.handle(&mut events, out);
+        self.flow_events = events;
     }
 
-    /// Packets skipped so far.
+    /// Packets skipped so far (a snap-length-truncated TCP segment counts as
+    /// malformed, though its captured bytes are used).
     pub fn skipped(&self) -> Skipped {
         self.skipped
+    }
+
+    /// Turns the reassembler's events into decoder input and output events;
+    /// leaves `events` empty.
+    fn handle(&mut self, events: &mut Vec<FlowEvent>, out: &mut Vec<CaptureEvent>) {
+        for event in events.drain(..) {
+            match event {
+                FlowEvent::Opened {
+                    flow,
+                    client,
+                    server,
+                    mid_stream,
+                } => {
+                    out.push(CaptureEvent::Connection {
+                        flow,
+                        client,
+                        server,
+                        mid_stream,
+                    });
+                    // A connection whose SYN the capture missed is fed all
+                    // the same: if it began before its ClientHello it still
+                    // decrypts, and otherwise the decoder reports it as
+                    // mid-stream from its first record.
+                    self.decoders
+                        .insert(flow, ConnectionDecoder::new(self.limits));
+                }
+                FlowEvent::Data { flow, from, bytes } => {
+                    if let Some(decoder) = self.decoders.get_mut(&flow) {
+                        decoder.feed(from, &bytes, &self.keys, &mut self.cache);
+                        drain(flow, decoder, out);
+                    }
+                }
+                FlowEvent::Gap { flow, from, at } => {
+                    out.push(CaptureEvent::Gap { flow, from, at });
+                    if let Some(decoder) = self.decoders.get_mut(&flow) {
+                        decoder.gap(from);
+                        drain(flow, decoder, out);
+                    }
+                }
+                FlowEvent::Closed { flow } => {
+                    if let Some(mut decoder) = self.decoders.remove(&flow) {
+                        drain(flow, &mut decoder, out);
+                    }
+                    out.push(CaptureEvent::Closed { flow });
+                }
+            }
+        }
+    }
+}
+
+/// Moves every event the decoder has queued to `out`.
+fn drain(flow: FlowId, decoder: &mut ConnectionDecoder, out: &mut Vec<CaptureEvent>) {
+    while let Some(event) = decoder.poll_event() {
+        out.push(CaptureEvent::Tls { flow, event });
     }
 }

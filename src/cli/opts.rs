@@ -190,9 +190,15 @@ pub(crate) struct DecryptArgs {
     #[arg(long)]
     pub(crate) data_only: bool,
     /// Only session N (as numbered in the normal output, from 1).
+    ///
+    /// With --data-only, only its data; without, only its lines (the summary
+    /// still covers the whole capture).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) session: Option<u64>,
     /// Only the data sent by the client or by the server.
+    ///
+    /// Without --data-only, the handshake steps of both sides are still
+    /// shown.
     #[arg(long, value_name = "WHO")]
     pub(crate) direction: Option<DecryptDirection>,
     /// Appends an NSS key log line (CLIENT_RANDOM) per decrypted handshake to

@@ -151,8 +151,9 @@ EXIT CODES:
     3 a local file cannot be used: a key or certificate that cannot be read or
       loaded, a key, certificate, CA or passphrase file over 1 MiB, a wrong or
       missing passphrase, a key log that cannot be opened, a PKCS#11 module,
-      token, PIN or key that cannot be used, or (keygen) an output file that
-      exists already
+      token, PIN or key that cannot be used, (keygen) an output file that
+      exists already, or (decrypt) a capture that cannot be read or is not a
+      pcap or pcapng file
     Output to a closed stdout (`rsatls demo | head -1`) ends quietly.";
 
 /// The shared sections `rsatls SUB --help` ends with, by subcommand.
@@ -161,6 +162,7 @@ pub(crate) fn sections(subcommand: &str) -> &'static [&'static str] {
         "serve" | "proxy" => &[KEYS, KEY_OPS, PKCS11, KEY_LOG, LOGS, RELOAD, EXIT_CODES],
         "tunnel" => &[KEYS, KEY_LOG, LOGS, EXIT_CODES],
         "connect" => &[KEYS, KEY_LOG, EXIT_CODES],
+        "decrypt" => &[KEYS, EXIT_CODES],
         _ => &[EXIT_CODES],
     }
 }
@@ -174,8 +176,19 @@ mod tests {
     #[test]
     fn lines_fit_in_80_columns() {
         for text in [
-            TOP_AFTER, DEMO, SERVE, CONNECT, KEYGEN, KEYS, KEY_OPS, PKCS11, KEY_LOG, LOGS, RELOAD,
+            TOP_AFTER,
+            DEMO,
+            SERVE,
+            CONNECT,
+            KEYGEN,
+            KEYS,
+            KEY_OPS,
+            PKCS11,
+            KEY_LOG,
+            LOGS,
+            RELOAD,
             EXIT_CODES,
+            super::super::super::decrypt::MANUAL,
         ] {
             for line in text.lines() {
                 assert!(line.chars().count() <= 80, "{line:?}");
