@@ -166,7 +166,7 @@ captures() {
 # ---- measurement ----------------------------------------------------------------------
 
 OUT=target/bench-decrypt
-RESULTS=$OUT/results.tsv
+RESULTS=${RESULTS:-$OUT/results.tsv}
 RSATLS=$OUT/rsatls
 
 # The command of each tool on a capture. tshark's decrypted application data is
