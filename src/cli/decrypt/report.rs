@@ -111,6 +111,11 @@ fn suite(s: CipherSuite) -> String {
     }
 }
 
+/// A random's first 8 bytes: enough to find it in a key log or Wireshark.
+fn short(random: &[u8; 32]) -> String {
+    format!("{}…", hex(random.get(..8).unwrap_or_default()))
+}
+
 /// Why a premaster block is malformed, in words.
 fn premaster_error(e: PremasterError) -> &'static str {
     match e {
@@ -324,7 +329,7 @@ impl Report {
                     format_args!(
                         "   ClientHello: random {}, server name {}, extended_master_secret {}, \
                          resumption: {resumption}",
-                        hex_head(&client_random, 8),
+                        short(&client_random),
                         server_name.as_deref().unwrap_or("-"),
                         match offers_ems {
                             true => "offered",
@@ -353,7 +358,7 @@ impl Report {
                         version(v),
                         suite(s),
                         ems,
-                        hex_head(&server_random, 8),
+                        short(&server_random),
                         match session_id.is_empty() {
                             true => "-".to_string(),
                             false => hex_head(&session_id, 8),
@@ -676,15 +681,30 @@ impl Report {
     pub(super) fn summary(&mut self, out: &mut Out, skipped: Skipped) -> Result<(), Failure> {
         let c = &self.counts;
         let not_tls = c.skipped.get("not TLS").copied().unwrap_or(0);
+        // Handshakes neither decrypted nor skipped: refused by the server (an
+        // alert instead of ServerHello), or cut off by the capture's end.
+        let skipped_handshakes: u64 = c
+            .skipped
+            .iter()
+            .filter(|(k, _)| !matches!(**k, "not TLS" | "mid-stream"))
+            .map(|(_, n)| n)
+            .sum();
+        let unfinished = c
+            .handshakes
+            .saturating_sub(c.full + c.resumed + skipped_handshakes);
         let mut lines = vec![
             format!("connections:     {} ({} not TLS)", c.connections, not_tls),
             format!(
-                "TLS handshakes:  {} ({} renegotiations): {} decrypted ({} full, {} resumed)",
+                "TLS handshakes:  {} ({} renegotiations): {} decrypted ({} full, {} resumed){}",
                 c.handshakes,
                 c.renegotiations,
                 c.full + c.resumed,
                 c.full,
-                c.resumed
+                c.resumed,
+                match unfinished {
+                    0 => String::new(),
+                    n => format!(", {n} ended before their keys were known"),
+                }
             ),
         ];
         let skipped_tls: Vec<String> = c
