@@ -112,11 +112,12 @@ fn run(
             while let Some(event) = decoder.poll_event() {
                 decoded.events += 1;
                 match event {
-                    PassiveEvent::ApplicationData { from, data } => {
-                        if from == Direction::ClientToServer {
-                            decoded.data += data.len();
-                            keep(&data);
-                        }
+                    PassiveEvent::ApplicationData {
+                        from: Direction::ClientToServer,
+                        data,
+                    } => {
+                        decoded.data += data.len();
+                        keep(&data);
                     }
                     PassiveEvent::Finished { verified: true, .. } => decoded.finished_verified += 1,
                     _ => {}
