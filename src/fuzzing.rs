@@ -12,12 +12,14 @@
 //! `fuzz/README.md` for how to run and extend them.
 #![doc(hidden)]
 
+mod capture;
 mod decoders;
 mod engine;
 mod fixtures;
 mod record;
 mod session;
 
+pub use capture::reassembler;
 pub use decoders::{
     alert, certificate, certificate_request, certificate_verify, client_hello, client_key_exchange,
     deframe, finished, server_hello,
@@ -80,6 +82,10 @@ pub const TARGETS: &[Target] = &[
     Target {
         name: "finished",
         run: finished,
+    },
+    Target {
+        name: "reassembler",
+        run: reassembler,
     },
     Target {
         name: "record_open",

@@ -110,6 +110,7 @@ replay_tests!(
     client_transparent,
     deframe,
     finished,
+    reassembler,
     record_open,
     server,
     server_hello,

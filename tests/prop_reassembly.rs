@@ -9,8 +9,8 @@
 use std::net::SocketAddr;
 
 use proptest::prelude::*;
-use rsatls::capture::tcp::{FlowEvent, FlowId, FlowLimits, FlowTable};
 use rsatls::capture::layers::{TcpFlags, TcpSegment};
+use rsatls::capture::tcp::{FlowEvent, FlowId, FlowLimits, FlowTable};
 use rsatls::passive::Direction;
 
 /// Segments are at most this long.
@@ -197,7 +197,9 @@ fn collect(events: &[FlowEvent]) -> [(Vec<u8>, Option<u64>); 2] {
     let mut closed = 0;
     for event in events {
         match event {
-            FlowEvent::Opened { flow, client: c, .. } => {
+            FlowEvent::Opened {
+                flow, client: c, ..
+            } => {
                 assert_eq!((*flow, *c), (FlowId(1), client()));
             }
             FlowEvent::Data { flow, from, bytes } => {
