@@ -12,6 +12,7 @@
 //! `fuzz/README.md` for how to run and extend them.
 #![doc(hidden)]
 
+mod capture;
 mod decoders;
 mod engine;
 mod fixtures;
@@ -19,6 +20,7 @@ mod passive;
 mod record;
 mod session;
 
+pub use capture::reassembler;
 pub use decoders::{
     alert, certificate, certificate_request, certificate_verify, client_hello, client_key_exchange,
     deframe, finished, server_hello,
@@ -88,6 +90,10 @@ pub const TARGETS: &[Target] = &[
         run: |data| {
             passive_session(data);
         },
+    },
+    Target {
+        name: "reassembler",
+        run: reassembler,
     },
     Target {
         name: "record_open",

@@ -111,6 +111,7 @@ replay_tests!(
     deframe,
     finished,
     passive_session,
+    reassembler,
     record_open,
     server,
     server_hello,
