@@ -685,3 +685,53 @@ fn the_engines_never_name_the_passive_decoder() {
         );
     }
 }
+
+#[test]
+fn what_waits_for_the_other_direction_is_bounded() {
+    let (s, _) = engine_session(ALL_SUITES[0], false, 7);
+    let keys = keys(&["rsa2048"]);
+    // The server's flight cannot be followed before the ClientHello: it waits,
+    // up to max_buffered bytes.
+    let limits = Limits {
+        max_buffered: 1000,
+        ..Limits::default()
+    };
+    let mut decoder = rsatls::passive::ConnectionDecoder::new(limits);
+    let mut cache = SessionCache::default();
+    decoder.feed(S2C, &s.s2c[..900], &keys, &mut cache);
+    assert!(decoder.poll_event().is_none());
+    assert_eq!(decoder.buffered(S2C), 900);
+    decoder.feed(S2C, &s.s2c[900..], &keys, &mut cache);
+    assert!(decoder.buffered(S2C) <= 1000);
+    let events: Vec<E> = std::iter::from_fn(|| decoder.poll_event())
+        .map(E::of)
+        .collect();
+    assert_eq!(
+        undecryptable_and_stopped(&events),
+        [
+            E::Stopped {
+                from: C2S,
+                reason: StopReason::Undecryptable
+            },
+            E::Stopped {
+                from: S2C,
+                reason: StopReason::Limit
+            },
+        ]
+    );
+
+    // A handshake message longer than max_handshake_message (the certificate).
+    let limits = Limits {
+        max_handshake_message: 500,
+        ..Limits::default()
+    };
+    let events = decode_chunks(&[(C2S, &s.c2s), (S2C, &s.s2c)], &keys, &mut cache, limits);
+    assert!(
+        events.contains(&E::Stopped {
+            from: S2C,
+            reason: StopReason::Limit
+        }),
+        "{events:?}"
+    );
+    assert!(!events.iter().any(|e| matches!(e, E::Data { .. })));
+}

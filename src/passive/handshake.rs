@@ -467,7 +467,7 @@ impl Handshake {
         let found = ctx.keys.find(&info.modulus, &info.exponent);
         ctx.events.push(PassiveEvent::ServerKey {
             handshake: self.number,
-            pin: pin.clone(),
+            pin,
             modulus_bits: modulus_bits(&info.modulus),
             subject: certificate_subject(leaf),
             key_name: found.map(|k| k.name.clone()),
