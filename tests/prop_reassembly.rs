@@ -155,6 +155,8 @@ impl Scenario {
         let mut table = FlowTable::new(FlowLimits {
             max_flows: 16,
             max_out_of_order: limit,
+            // Both directions may fill their own bound.
+            max_total_out_of_order: 2 * limit,
         });
         let mut out = Vec::new();
         let ends = [(client(), server()), (server(), client())];

@@ -30,14 +30,24 @@ pub struct FlowLimits {
     /// forgotten first, being the least recently active.
     pub max_flows: usize,
     /// Out-of-order bytes held per direction; past it the hole is a gap.
+    ///
+    /// A capture taken at the receiver can hold a whole receive window of
+    /// segments recorded after the one before them, and Linux grows a window
+    /// to `net.ipv4.tcp_rmem`'s maximum (6 MiB by default, often 32 MiB): the
+    /// default covers that.
     pub max_out_of_order: usize,
+    /// Out-of-order bytes held by all connections together; a direction that
+    /// would go past it is a gap. This, not `max_flows` times
+    /// `max_out_of_order`, is what bounds the reassembler's memory.
+    pub max_total_out_of_order: usize,
 }
 
 impl Default for FlowLimits {
     fn default() -> Self {
         Self {
             max_flows: 65_536,
-            max_out_of_order: 1 << 20,
+            max_out_of_order: 32 << 20,
+            max_total_out_of_order: 256 << 20,
         }
     }
 }
@@ -98,6 +108,8 @@ pub struct FlowTable {
     by_activity: BTreeMap<u64, FlowKey>,
     clock: u64,
     next_id: u64,
+    /// Out-of-order bytes held by every live flow together.
+    held_total: usize,
 }
 
 /// One connection, live or (as a tombstone) closed.
@@ -375,6 +387,11 @@ impl Flow {
         half.check_end(&mut emit);
     }
 
+    /// Out-of-order bytes held, both directions.
+    fn held_total(&self) -> usize {
+        self.halves[0].held_bytes + self.halves[1].held_bytes
+    }
+
     /// Closes both directions (holes become gaps) and emits `Closed`.
     fn close(&mut self, out: &mut Vec<FlowEvent>) {
         if self.closed {
@@ -402,6 +419,7 @@ impl FlowTable {
             by_activity: BTreeMap::new(),
             clock: 0,
             next_id: 1,
+            held_total: 0,
         }
     }
 
@@ -439,6 +457,7 @@ impl FlowTable {
         if restart {
             if let Some(old) = self.flows.remove(&key) {
                 self.by_activity.remove(&old.last_active);
+                self.held_total -= old.held_total();
             }
             let id = FlowId(self.next_id);
             self.next_id += 1;
@@ -479,16 +498,26 @@ impl FlowTable {
         self.by_activity.insert(now, key);
 
         let index = usize::from(segment.src != flow.client);
-        flow.emit_half(index, segment, self.limits.max_out_of_order, out);
+        let before = flow.held_total();
+        // What this direction may hold: its own bound, and what the other
+        // connections leave of the shared one.
+        let others = self.held_total - flow.halves[index].held_bytes;
+        let limit = self
+            .limits
+            .max_out_of_order
+            .min(self.limits.max_total_out_of_order.saturating_sub(others));
+        flow.emit_half(index, segment, limit, out);
         if segment.flags.has(TcpFlags::RST) || flow.halves.iter().all(Half::done) {
             flow.close(out);
         }
+        self.held_total = self.held_total - before + flow.held_total();
     }
 
     /// Closes the least recently active flow to make room.
     fn evict(&mut self, out: &mut Vec<FlowEvent>) {
         if let Some((_, key)) = self.by_activity.pop_first() {
             if let Some(mut flow) = self.flows.remove(&key) {
+                self.held_total -= flow.held_total();
                 flow.close(out);
             }
         }
@@ -503,6 +532,7 @@ impl FlowTable {
             flow.close(out);
         }
         self.by_activity.clear();
+        self.held_total = 0;
     }
 
     /// Bytes held out of order by the live flow `flow`, per direction
@@ -513,6 +543,12 @@ impl FlowTable {
             .values()
             .find(|f| f.id == flow && !f.closed)
             .map(|f| [f.halves[0].held_bytes, f.halves[1].held_bytes])
+    }
+
+    /// Out-of-order bytes held by every live flow together, at most
+    /// `max_total_out_of_order`.
+    pub fn held_total(&self) -> usize {
+        self.held_total
     }
 
     /// Flows remembered (live or closed), at most `max_flows`.
@@ -557,6 +593,7 @@ mod tests {
         FlowTable::new(FlowLimits {
             max_flows: 4,
             max_out_of_order,
+            max_total_out_of_order: usize::MAX,
         })
     }
 
@@ -697,6 +734,42 @@ mod tests {
         assert_eq!(
             stream(&events, 1, Direction::ClientToServer),
             (b"abcd".to_vec(), None)
+        );
+    }
+
+    #[test]
+    fn connections_share_one_bound_on_held_bytes() {
+        // Each direction may hold 8 bytes, all connections together 10.
+        let mut t = FlowTable::new(FlowLimits {
+            max_flows: 4,
+            max_out_of_order: 8,
+            max_total_out_of_order: 10,
+        });
+        const C2: &str = "10.0.0.1:40001";
+        let mut segments = handshake(0, 0);
+        segments.extend(handshake_from(C2, 0));
+        segments.extend([
+            // Connection 1 holds 6 bytes behind a hole at 1..3.
+            seg(C, S, 3, ACK, b"cdefgh"),
+            // Connection 2 may hold 4 more, not 5: its hole is a gap.
+            seg(C2, S, 3, ACK, b"cdefg"),
+        ]);
+        let mut events = run(&mut t, &segments);
+        assert_eq!(t.held_bytes(FlowId(1)), Some([6, 0]));
+        assert_eq!(t.held_bytes(FlowId(2)), Some([0, 0]));
+        assert_eq!(t.held_total(), 6);
+        assert_eq!(
+            stream(&events, 2, Direction::ClientToServer),
+            (Vec::new(), Some(0))
+        );
+        // Connection 1's hole fills: everything it held goes out, and
+        // the shared bound is free again.
+        events.extend(run(&mut t, &[seg(C, S, 1, ACK, b"ab")]));
+        assert_eq!(t.held_total(), 0);
+        t.finish(&mut events);
+        assert_eq!(
+            stream(&events, 1, Direction::ClientToServer),
+            (b"abcdefgh".to_vec(), None)
         );
     }
 

@@ -53,7 +53,11 @@ CBC...), servers whose key matches no --key (the pin is shown), resumptions
 of sessions whose full handshake is not in the capture, and a premaster that
 does not decrypt to a well-formed block (the client was not legitimate, or
 the key is wrong). A direction stops at a gap in the capture (packets lost)
-or at a record that does not authenticate. IP fragments are not reassembled.
+or at a record that does not authenticate. Segments recorded out of order
+are held until the hole before them fills: up to 32 MiB per direction (a
+Linux receive window at its largest) and 256 MiB for all connections
+together; a hole that outgrows that is a gap. IP fragments are not
+reassembled.
 
 --session N and --direction client|server choose what is shown: without
 --data-only, the lines of session N and the data records of one side (the

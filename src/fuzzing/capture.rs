@@ -52,6 +52,7 @@ pub fn reassembler(data: &[u8]) {
     let limits = FlowLimits {
         max_flows: 1 + usize::from(u.arbitrary::<u8>().unwrap_or(0) % 4),
         max_out_of_order: usize::from(u.arbitrary::<u8>().unwrap_or(0)) * 4,
+        max_total_out_of_order: usize::from(u.arbitrary::<u8>().unwrap_or(0)) * 8,
     };
     let server: SocketAddr = SocketAddr::from(([10, 0, 0, 1], 443));
     let mut table = FlowTable::new(limits);
@@ -96,6 +97,12 @@ pub fn reassembler(data: &[u8]) {
         table.push(&tcp, &mut out);
         check(&mut seen, &mut out, false);
         assert!(table.len() <= limits.max_flows, "more flows than max_flows");
+        assert!(
+            table.held_total() <= limits.max_total_out_of_order,
+            "{} held past the shared bound {}",
+            table.held_total(),
+            limits.max_total_out_of_order
+        );
         for (id, s) in &seen {
             if !s.closed {
                 let held = table.held_bytes(*id).unwrap_or([0, 0]);
