@@ -104,11 +104,12 @@ impl Scenario {
         let mut lost = None;
         for dir in 0..2 {
             let mut segments = cut(dir, self.streams[dir].len(), &self.sizes);
-            if let Some((drop_dir, index)) = drop {
-                if drop_dir == dir && !segments.is_empty() {
-                    let removed = segments.remove(index % segments.len());
-                    lost = Some((dir, removed.offset));
-                }
+            if let Some((drop_dir, index)) = drop
+                && drop_dir == dir
+                && !segments.is_empty()
+            {
+                let removed = segments.remove(index % segments.len());
+                lost = Some((dir, removed.offset));
             }
             planned.extend(segments);
         }
@@ -119,10 +120,11 @@ impl Scenario {
             }
             let offset = start * total / 1000;
             let len = len.min(total - offset);
-            if let Some((lost_dir, lost_offset)) = lost {
-                if lost_dir == dir && offset + len > lost_offset {
-                    continue;
-                }
+            if let Some((lost_dir, lost_offset)) = lost
+                && lost_dir == dir
+                && offset + len > lost_offset
+            {
+                continue;
             }
             planned.push(Planned {
                 dir,

@@ -515,11 +515,11 @@ impl FlowTable {
 
     /// Closes the least recently active flow to make room.
     fn evict(&mut self, out: &mut Vec<FlowEvent>) {
-        if let Some((_, key)) = self.by_activity.pop_first() {
-            if let Some(mut flow) = self.flows.remove(&key) {
-                self.held_total -= flow.held_total();
-                flow.close(out);
-            }
+        if let Some((_, key)) = self.by_activity.pop_first()
+            && let Some(mut flow) = self.flows.remove(&key)
+        {
+            self.held_total -= flow.held_total();
+            flow.close(out);
         }
     }
 
