@@ -59,7 +59,12 @@ pub fn reassembler(data: &[u8]) {
     let mut seen: HashMap<FlowId, Seen> = HashMap::new();
     let mut out = Vec::new();
     let mut payload = Vec::new();
-    while let Ok(segment) = u.arbitrary::<Segment>() {
+    // `arbitrary` yields zeros, not an error, once the input is used up: stop
+    // at its end, not at the first error.
+    while !u.is_empty() {
+        let Ok(segment) = u.arbitrary::<Segment>() else {
+            break;
+        };
         let client = SocketAddr::from(([10, 0, 0, 2], 1000 + u16::from(segment.client) % CLIENTS));
         let (src, dst) = if segment.from_server {
             (server, client)
