@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compares a learned Mealy machine with an expected one.
 
-  formal/learning/compare.py LEARNED.dot EXPECTED.dot
+  formal/learning/compare.py [--all] LEARNED.dot EXPECTED.dot
 
 The expected machine (formal/learning/expected/, derived from
 src/state_table.rs by tests/learned_models.rs) is first restricted to the
@@ -11,7 +11,9 @@ their initial states; the first input word on which their outputs differ is
 the shortest distinguishing word, printed with both machines' outputs along
 it. Exit status 0 when the machines are equivalent, 1 when they differ, 2
 when the files cannot be compared (an input of the learned machine the
-expected one lacks).
+expected one lacks). With --all, every reachable pair of states that answers
+an input differently is listed first (the product is not followed past a
+difference), to explain how two implementations differ.
 """
 
 import sys
@@ -73,7 +75,27 @@ def distinguish(a, a0, b, b0, alphabet):
     return None
 
 
-def compare(learned_path, expected_path, out=sys.stdout):
+def all_differences(a, a0, b, b0, alphabet):
+    """Every reachable pair of states with an input they answer differently:
+    [(access word, input, output of a, output of b)], shortest words first.
+    The product is not explored past a difference."""
+    found = []
+    parent = {(a0, b0): ()}
+    queue = deque([(a0, b0)])
+    while queue:
+        pair = queue.popleft()
+        for inp in alphabet:
+            out_a, na = a[pair[0]][inp]
+            out_b, nb = b[pair[1]][inp]
+            if out_a != out_b:
+                found.append((parent[pair], inp, out_a, out_b))
+            elif (na, nb) not in parent:
+                parent[(na, nb)] = parent[pair] + (inp,)
+                queue.append((na, nb))
+    return found
+
+
+def compare(learned_path, expected_path, out=sys.stdout, every=False):
     learned, l0 = transitions(load_automaton_from_file(learned_path, "mealy"))
     expected, e0 = transitions(load_automaton_from_file(expected_path, "mealy"))
     alphabet = inputs_of(learned)
@@ -88,6 +110,10 @@ def compare(learned_path, expected_path, out=sys.stdout):
               f"({len(learned)} states) and {expected_path} restricted "
               f"({len(expected)} states before minimization)", file=out)
         return 0
+    if every:
+        for word, inp, out_l, out_e in all_differences(learned, l0, expected, e0, alphabet):
+            print(f"after {' '.join(word) or '(start)'}: {inp} -> learned {out_l}, "
+                  f"expected {out_e}", file=out)
     print(f"DIFFERENT: {learned_path} and {expected_path} disagree on the "
           f"{len(word)}-input word", file=out)
     print("  " + " ".join(i for i, _, _ in word), file=out)
@@ -100,7 +126,8 @@ def compare(learned_path, expected_path, out=sys.stdout):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    args = [a for a in sys.argv[1:] if a != "--all"]
+    if len(args) != 2:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
-    sys.exit(compare(sys.argv[1], sys.argv[2]))
+    sys.exit(compare(args[0], args[1], every="--all" in sys.argv[1:]))
