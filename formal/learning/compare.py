@@ -111,8 +111,8 @@ def compare(learned_path, expected_path, out=sys.stdout, every=False):
               f"({len(expected)} states before minimization)", file=out)
         return 0
     if every:
-        for word, inp, out_l, out_e in all_differences(learned, l0, expected, e0, alphabet):
-            print(f"after {' '.join(word) or '(start)'}: {inp} -> learned {out_l}, "
+        for access, inp, out_l, out_e in all_differences(learned, l0, expected, e0, alphabet):
+            print(f"after {' '.join(access) or '(start)'}: {inp} -> learned {out_l}, "
                   f"expected {out_e}", file=out)
     print(f"DIFFERENT: {learned_path} and {expected_path} disagree on the "
           f"{len(word)}-input word", file=out)

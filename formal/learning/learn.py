@@ -272,6 +272,9 @@ def start_rsatls_server(rsatls, client_auth):
 
 def start_openssl_server():
     port = free_port()
+    # No echo: s_server prints what it reads. With its -rev echo mode, a
+    # replayed ClientHello stopped getting a ServerHello part-way through a
+    # run (the cache reported it as non-determinism and the run stopped).
     argv = ["openssl", "s_server", "-quiet", "-accept", f"127.0.0.1:{port}",
             "-cert", str(DATA / "mtls/server.cert.pem"),
             "-key", str(DATA / "mtls/server.key.pem"),
@@ -284,7 +287,9 @@ def start_openssl_server():
 
 def start_gnutls_server():
     port = free_port()
-    argv = ["gnutls-serv", "--echo", "-p", str(port),
+    # --disable-client-cert: gnutls-serv asks for an (optional) client
+    # certificate by default; rsatls serve and s_server do not.
+    argv = ["gnutls-serv", "--echo", "--disable-client-cert", "-p", str(port),
             "--x509certfile", str(DATA / "mtls/server.cert.pem"),
             "--x509keyfile", str(DATA / "mtls/server.key.pem"),
             "--priority", "NORMAL:-KX-ALL:+RSA:-VERS-ALL:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM"]

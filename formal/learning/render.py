@@ -7,7 +7,8 @@ Parallel transitions are merged into one edge listing its `input/output`
 pairs, and the sink's self-loops (every input answered `Closed`) are left
 out. With --names, each state of MACHINE is named after the state of
 EXPECTED it corresponds to (the two are explored together from their initial
-states; a state met with two different partners keeps its own name), so a
+states along the transitions both answer alike; a state met with two
+different partners keeps its own name), so a
 learned rsatls machine shows the table's state names.
 """
 
@@ -29,7 +30,9 @@ def names_from(machine, expected):
         pairs.setdefault(a.state_id, set()).add(b.state_id)
         for inp, na in a.transitions.items():
             nb = b.transitions.get(inp)
-            if nb is not None:
+            # Only along transitions both answer alike: past a difference the
+            # two machines are no longer in corresponding states.
+            if nb is not None and a.output_fun[inp] == b.output_fun[inp]:
                 queue.append((na, nb))
     return {s: next(iter(bs)) for s, bs in pairs.items() if len(bs) == 1}
 
