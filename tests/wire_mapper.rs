@@ -305,3 +305,82 @@ fn protocol_errors_are_answered_on_their_line() {
     assert_eq!(got[1], "error: unknown input Hello");
     assert!(got[2].starts_with("error: connecting to "), "{got:?}");
 }
+
+/// A scripted peer for the output abstraction: for each connection it accepts,
+/// it waits for the mapper's first bytes, then writes its pieces (pausing
+/// `gap` between them) and closes.
+fn scripted_server(
+    connections: Vec<Vec<Vec<u8>>>,
+    gap: Duration,
+) -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let handle = std::thread::spawn(move || {
+        for pieces in connections {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            for (i, piece) in pieces.iter().enumerate() {
+                if i > 0 {
+                    std::thread::sleep(gap);
+                }
+                stream.write_all(piece).unwrap();
+            }
+        }
+    });
+    (addr, handle)
+}
+
+/// What is not a whole, well-formed TLS record: bytes of another protocol, a
+/// record cut by the end of the connection, a record split in time (which the
+/// mapper waits for past its quiet time), protected records it has no keys
+/// for, handshake messages it has no name for.
+#[test]
+fn output_abstraction_of_a_scripted_peer() {
+    let alert = [0x15, 3, 3, 0, 2, 2, 10];
+    let ccs = [0x14, 3, 3, 0, 1, 1];
+    let mut protected = vec![0x16, 3, 3, 0, 40];
+    protected.extend([0xaa; 40]);
+    // ServerHelloDone, an empty Certificate and a type nobody defined, in one record.
+    let handshakes = [
+        0x16, 3, 3, 0, 15, 14, 0, 0, 0, 11, 0, 0, 3, 0, 0, 0, 99, 0, 0, 0,
+    ];
+    let connections = vec![
+        vec![b"HTTP/1.0 400 Bad Request\r\n\r\n".to_vec()],
+        vec![alert[..5].to_vec(), alert[5..].to_vec()],
+        vec![[&ccs[..], &protected].concat()],
+        vec![handshakes.to_vec()],
+        vec![alert[..6].to_vec()],
+        // A handshake record with DTLS 1.0's version: not TLS.
+        vec![vec![0x16, 0xfe, 0xff, 0, 1, 0]],
+    ];
+    // The split record's second half comes well after the quiet time and well
+    // before the mapper's 2 s cap on a partial record.
+    let (addr, server) = scripted_server(connections, Duration::from_millis(1000));
+    let cert = data("rsa2048.cert.pem");
+    check(
+        &server_side_args(&addr, &cert),
+        &[
+            ("reset", "ok"),
+            ("ClientHelloEMS", "Garbage|Closed"),
+            ("Alert", "Closed"),
+            ("reset", "ok"),
+            ("ClientHelloEMS", "Alert(fatal,unexpected_message)|Closed"),
+            ("reset", "ok"),
+            (
+                "ClientHelloEMS",
+                "ChangeCipherSpec|Undecryptable(handshake)|Closed",
+            ),
+            ("reset", "ok"),
+            (
+                "ClientHelloEMS",
+                "ServerHelloDone|EmptyCertificate|Handshake(99)|Closed",
+            ),
+            ("reset", "ok"),
+            ("ClientHelloEMS", "Garbage|Closed"),
+            ("reset", "ok"),
+            ("ClientHelloEMS", "Garbage|Closed"),
+        ],
+    );
+    server.join().unwrap();
+}
