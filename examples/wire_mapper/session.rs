@@ -325,7 +325,7 @@ impl Session {
                 }
             }
             ContentType::ALERT => {
-                if payload.is_empty() || payload.len() % 2 != 0 {
+                if payload.is_empty() || !payload.len().is_multiple_of(2) {
                     return self.garbage(out);
                 }
                 for pair in payload.chunks_exact(2) {
