@@ -384,3 +384,69 @@ fn output_abstraction_of_a_scripted_peer() {
     );
     server.join().unwrap();
 }
+
+/// Without Extended Master Secret (a client that allows it): the mapper's
+/// master secret from the randoms alone must be the client's, or our
+/// Finished would not decrypt or verify.
+#[test]
+fn client_side_without_ems() {
+    let pin = std::fs::read_to_string(data("rsa2048.pin")).unwrap();
+    let (cert, key) = (data("rsa2048.cert.pem"), data("rsa2048.key.pem"));
+    let args = [
+        "client-side",
+        "--listen",
+        "127.0.0.1:0",
+        "--server-cert",
+        &cert,
+        "--server-key",
+        &key,
+        "--quiet-ms",
+        QUIET_MS,
+        "--",
+        env!("CARGO_BIN_EXE_rsatls"),
+        "connect",
+        "--allow-no-ems",
+        "--pin",
+        pin.trim(),
+        "{addr}",
+    ];
+    let flight = "ClientKeyExchange|ChangeCipherSpec|Finished";
+    check(
+        &args,
+        &[
+            ("reset", "ok"),
+            ("ServerHelloNoEMS", "NoResponse"),
+            ("Certificate", "NoResponse"),
+            ("ServerHelloDone", flight),
+            ("ChangeCipherSpec", "NoResponse"),
+            ("Finished", "NoResponse"),
+            ("reset", "ok"),
+            ("ServerHelloEMS", "NoResponse"),
+            ("Certificate", "NoResponse"),
+            ("ServerHelloDone", flight),
+            ("ChangeCipherSpec", "NoResponse"),
+            ("Finished", "NoResponse"),
+        ],
+    );
+}
+
+/// A server that allows clients without EMS: the mapper follows the
+/// ServerHello it saw, so both kinds of master secret complete the handshake.
+#[test]
+fn server_side_without_ems() {
+    let (cert, key) = (data("rsa2048.cert.pem"), data("rsa2048.key.pem"));
+    let server = RsatlsServer::start(&["--cert", &cert, "--key", &key, "--allow-no-ems"]);
+    let addr = server.addr.to_string();
+    let mut steps = Vec::new();
+    for hello in ["ClientHelloNoEMS", "ClientHelloEMS"] {
+        steps.extend([
+            ("reset", "ok"),
+            (hello, "ServerHello|Certificate|ServerHelloDone"),
+            ("ClientKeyExchange", "NoResponse"),
+            ("ChangeCipherSpec", "NoResponse"),
+            ("Finished", "ChangeCipherSpec|Finished"),
+            ("ApplicationData", "ApplicationData"),
+        ]);
+    }
+    check(&server_side_args(&addr, &cert), &steps);
+}

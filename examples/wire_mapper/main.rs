@@ -122,7 +122,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
 }
 
 fn required(value: Option<String>, flag: &str) -> Result<String, String> {
-    value.ok_or_else(|| format!("{} needs {flag}", "this mode"))
+    value.ok_or_else(|| format!("missing {flag}"))
 }
 
 fn read_file(path: &str) -> Result<Vec<u8>, String> {
