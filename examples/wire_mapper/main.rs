@@ -24,6 +24,24 @@
 //! ChangeCipherSpec|Finished
 //! ApplicationData
 //! ```
+//!
+//! Other systems this mapper was run against (by hand; `-cipher` because
+//! OpenSSL 3.0 leaves RSA key exchange out of its default list, `-p PORT` since
+//! gnutls-serv binds separate IPv4 and IPv6 ports for `-p 0` and prints neither):
+//!
+//! ```text
+//! # stdin kept open and empty (a closed stdin makes s_server close each session);
+//! # without -rev, which stops serving after a refused renegotiation.
+//! openssl s_server -accept 127.0.0.1:PORT -cert C -key K -cipher AES128-GCM-SHA256 -tls1_2 -quiet
+//!     [-Verify 1 -CAfile CA]           # client certificate required
+//! gnutls-serv -p PORT --x509certfile C --x509keyfile K --echo --disable-client-cert
+//!     --priority NORMAL:-KX-ALL:+RSA:-VERS-ALL:+VERS-TLS1.2
+//!     [--require-client-cert --x509cafile CA]   # instead of --disable-client-cert
+//! # client side: the client's {addr}
+//! wire_mapper client-side ... -- rsatls connect --pin PIN {addr}
+//! wire_mapper client-side ... -- openssl s_client -connect {addr} -tls1_2
+//!     -cipher AES128-GCM-SHA256 -quiet -verify_return_error -CAfile C
+//! ```
 
 mod client_side;
 mod keys;
@@ -104,7 +122,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
 }
 
 fn required(value: Option<String>, flag: &str) -> Result<String, String> {
-    value.ok_or_else(|| format!("{} needs {flag}", "this mode"))
+    value.ok_or_else(|| format!("missing {flag}"))
 }
 
 fn read_file(path: &str) -> Result<Vec<u8>, String> {

@@ -167,18 +167,20 @@ impl Session {
     /// ChangeCipherSpec. A write the peer no longer takes is not an error: the
     /// output will say `Closed`.
     pub(crate) fn send_record(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), String> {
-        let fragment = match &mut self.write {
-            Some(p) => p.seal(typ, payload)?,
-            None => payload.to_vec(),
-        };
-        for chunk in fragment.chunks(MAX_PLAINTEXT + 2048) {
+        // RFC 5246 §6.2.1: fragments of at most 2^14 bytes, each protected alone.
+        let empty = payload.is_empty().then_some(&[][..]);
+        for chunk in payload.chunks(MAX_PLAINTEXT).chain(empty) {
+            let fragment = match &mut self.write {
+                Some(p) => p.seal(typ, chunk)?,
+                None => chunk.to_vec(),
+            };
             let header = RecordHeader {
                 typ,
                 version: ProtocolVersion::TLSV1_2,
-                len: chunk.len() as u16,
+                len: u16::try_from(fragment.len()).map_err(|_| "record too long")?,
             };
             let mut rec = header.encode().to_vec();
-            rec.extend_from_slice(chunk);
+            rec.extend_from_slice(&fragment);
             if self.stream.write_all(&rec).is_err() {
                 break;
             }
@@ -325,7 +327,7 @@ impl Session {
                 }
             }
             ContentType::ALERT => {
-                if payload.is_empty() || payload.len() % 2 != 0 {
+                if payload.is_empty() || !payload.len().is_multiple_of(2) {
                     return self.garbage(out);
                 }
                 for pair in payload.chunks_exact(2) {
