@@ -11,6 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-python3}
+# The pipeline first, without a network (seconds): simulated learning gives
+# each expected machine back, and compare.py catches a broken one.
+"$PYTHON" formal/learning/selftest.py
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 "$PYTHON" formal/learning/learn.py --target rsatls-server --alphabet ci \
