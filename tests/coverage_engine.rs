@@ -38,7 +38,10 @@ fn feed_server(s: &mut ServerConnection, wire: &[u8]) -> Option<PrivateKeyOperat
 /// as three records, and the server after the first flight.
 fn second_flight(offload: bool) -> (ServerConnection, Vec<Vec<u8>>) {
     let mut c = client(client_config("rsa2048"), 1);
-    let mut s = server(server_config("rsa2048").with_private_key_offload(offload), 2);
+    let mut s = server(
+        server_config("rsa2048").with_private_key_offload(offload),
+        2,
+    );
     assert_eq!(s.server_name(), None, "before the ClientHello");
     assert!(feed_server(&mut s, &take_output(&mut c)).is_none());
     common::feed(&mut c, &take_output(&mut s), usize::MAX).unwrap();
@@ -51,9 +54,17 @@ fn second_flight(offload: bool) -> (ServerConnection, Vec<Vec<u8>>) {
 #[test]
 fn the_server_reports_the_client_s_server_name_in_every_state() {
     let (mut s, flight) = second_flight(false);
-    assert_eq!(s.server_name(), Some("localhost"), "expecting ClientKeyExchange");
+    assert_eq!(
+        s.server_name(),
+        Some("localhost"),
+        "expecting ClientKeyExchange"
+    );
     feed_server(&mut s, &flight[0]);
-    assert_eq!(s.server_name(), Some("localhost"), "expecting ChangeCipherSpec");
+    assert_eq!(
+        s.server_name(),
+        Some("localhost"),
+        "expecting ChangeCipherSpec"
+    );
     feed_server(&mut s, &flight[1]);
     assert_eq!(s.server_name(), Some("localhost"), "expecting Finished");
     feed_server(&mut s, &flight[2]);
@@ -63,7 +74,11 @@ fn the_server_reports_the_client_s_server_name_in_every_state() {
     let (mut s, flight) = second_flight(true);
     let op = feed_server(&mut s, &flight[0]).expect("the operation is handed out");
     assert!(s.awaits_private_key_operation());
-    assert_eq!(s.server_name(), Some("localhost"), "awaiting the private key");
+    assert_eq!(
+        s.server_name(),
+        Some("localhost"),
+        "awaiting the private key"
+    );
     s.complete_private_key_operation(op.run()).unwrap();
     assert_eq!(s.server_name(), Some("localhost"), "after the private key");
 }
@@ -100,14 +115,20 @@ fn the_copy_free_write_stops_at_the_record_limit_and_fails_the_connection() {
     // One data record short of the limit: one more fits, the next does not.
     c.set_sequence_numbers_for_testing_only(0, SEQ_LIMIT - 2);
     let mut out = vec![0u8; 1 << 16];
-    assert_eq!(c.write_app_data_to(b"last", &mut out), Ok((4, 5 + 8 + 4 + 16)));
+    assert_eq!(
+        c.write_app_data_to(b"last", &mut out),
+        Ok((4, 5 + 8 + 4 + 16))
+    );
     assert_eq!(
         c.write_app_data_to(b"one too many", &mut out),
         Err(Error::RecordLimitReached)
     );
     assert_eq!(c.error(), Some(&Error::RecordLimitReached));
     // Sticky, and the alert still had its reserved slot.
-    assert_eq!(c.write_app_data_to(b"x", &mut out), Err(Error::RecordLimitReached));
+    assert_eq!(
+        c.write_app_data_to(b"x", &mut out),
+        Err(Error::RecordLimitReached)
+    );
     let alert = take_output(&mut c);
     assert_eq!(alert[0], ContentType::ALERT.0);
 }
@@ -116,8 +137,14 @@ fn the_copy_free_write_stops_at_the_record_limit_and_fails_the_connection() {
 fn wire_values_without_a_name_print_as_numbers() {
     assert_eq!(format!("{:?}", HandshakeType(99)), "HandshakeType(0x63)");
     assert_eq!(format!("{}", HandshakeType(99)), "99");
-    assert_eq!(format!("{:?}", AlertDescription(250)), "AlertDescription(0xfa)");
-    assert_eq!(format!("{}", AlertDescription::HANDSHAKE_FAILURE), "handshake_failure");
+    assert_eq!(
+        format!("{:?}", AlertDescription(250)),
+        "AlertDescription(0xfa)"
+    );
+    assert_eq!(
+        format!("{}", AlertDescription::HANDSHAKE_FAILURE),
+        "handshake_failure"
+    );
     assert_eq!(format!("{}", AlertDescription(250)), "250");
 }
 
