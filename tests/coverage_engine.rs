@@ -160,3 +160,66 @@ fn a_client_hello_with_an_odd_cipher_suites_length_is_a_decode_error() {
         Err(Error::Decode("cipher_suites has odd length"))
     );
 }
+
+#[test]
+fn every_error_reads_differently_and_names_its_detail() {
+    use rsatls::CertificateError;
+    let errors = [
+        Error::Decode("the part"),
+        Error::UnexpectedMessage {
+            expected: "Finished",
+            got: "ServerHelloDone",
+        },
+        Error::NoApplicationProtocol,
+        Error::ProtocolVersion,
+        Error::InappropriateFallback,
+        Error::BadCertificate(CertificateError::NotRsa),
+        Error::BadRecordMac,
+        Error::RecordOverflow,
+        Error::DecryptError,
+        Error::AlertReceived(AlertDescription::HANDSHAKE_FAILURE),
+        Error::PeerClosed,
+        Error::UnexpectedEof,
+        Error::RecordLimitReached,
+        Error::TooManyEmptyRecords,
+        Error::NotConnected,
+        Error::Internal("the why"),
+        Error::Config("the setting"),
+    ];
+    let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    for (i, text) in texts.iter().enumerate() {
+        assert!(!text.is_empty());
+        assert!(!texts[..i].contains(text), "{text} twice");
+    }
+    assert!(texts[0].contains("the part"));
+    assert!(texts[1].contains("Finished") && texts[1].contains("ServerHelloDone"));
+    assert!(texts[9].contains("handshake_failure"));
+    assert!(texts[15].contains("the why") && texts[16].contains("the setting"));
+    // The client-certificate usage rule has its own words.
+    let usage = CertificateError::NoDigitalSignature.to_string();
+    assert!(usage.contains("digitalSignature"), "{usage}");
+    assert_ne!(usage, CertificateError::NoKeyEncipherment.to_string());
+}
+
+#[test]
+fn configurations_and_hashes_debug_print_what_they_hold_and_no_key() {
+    let config = server_config("rsa2048");
+    let leaf = common::data("rsa2048.cert.der");
+    assert_eq!(config.leaf(), &leaf[..]);
+    let debug = format!("{config:?}");
+    for part in [
+        "suites: [\"TLS_RSA_WITH_AES_256_GCM_SHA384\"",
+        "require_ems: true",
+        "key_log: false",
+        "RsaPrivateKey(2048 bits)",
+    ] {
+        assert!(debug.contains(part), "{part} not in {debug}");
+    }
+    let provider = common::provider();
+    let hash = provider.hash(rsatls::crypto::HashAlgorithm::Sha256, b"");
+    assert_eq!(format!("{hash:?}"), "HashOutput { len: 32, .. }");
+    assert_eq!(
+        rsatls::crypto::CryptoError.to_string(),
+        "cryptographic operation failed"
+    );
+}

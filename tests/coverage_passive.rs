@@ -49,12 +49,13 @@ fn lens(hand: &Hand) -> (usize, usize) {
 #[test]
 fn malformed_protected_records_stop_their_direction_with_a_reason() {
     // (from the client?, content type, plaintext, the reason)
-    let cases: [(bool, u8, &[u8], &str); 5] = [
+    let cases: [(bool, u8, &[u8], &str); 6] = [
         (true, 20, &[2], "ChangeCipherSpec is not 01"),
         (false, 22, &[], "empty handshake record"),
         (true, 21, &[1, 0, 2], "alert record is not whole alerts"),
         (true, 22, &[0, 0, 0, 0], "HelloRequest from the client"),
         (true, 22, &[14, 0, 0, 0], "expected a ClientHello"),
+        (true, 20, &[1], "ChangeCipherSpec outside a handshake"),
     ];
     for (seed, (from_client, typ, plaintext, reason)) in (1..).zip(cases) {
         let mut hand = keyed(seed);
@@ -243,4 +244,37 @@ fn a_gap_stops_its_direction_and_the_key_set_and_cache_count_their_entries() {
     hand.full(&full);
     decode(&hand.c2s, &hand.s2c, &two, &mut cache);
     assert_eq!((cache.session_ids(), cache.tickets()), (1, 1));
+}
+
+#[test]
+fn change_cipher_specs_and_handshake_messages_out_of_turn_stop_their_direction() {
+    let keys = keys(&["rsa2048"]);
+    let hand = keyed(17);
+    let first = |flight: &[u8]| {
+        let len = usize::from(u16::from_be_bytes([flight[3], flight[4]]));
+        flight[..5 + len].to_vec()
+    };
+    // The client's ChangeCipherSpec right after the server's first flight,
+    // where its ClientKeyExchange should be.
+    let mut c2s = first(&hand.c2s);
+    c2s.extend_from_slice(&[20, 3, 3, 0, 1, 1]);
+    let events = decode_chunks(
+        &[(S2C, &hand.s2c[..]), (C2S, &c2s[..])],
+        &keys,
+        &mut SessionCache::default(),
+        Limits::default(),
+    );
+    assert!(
+        events.contains(&stopped(C2S, "unexpected ChangeCipherSpec")),
+        "{events:#?}"
+    );
+    // A Finished where the server's Certificate should be.
+    let mut s2c = first(&hand.s2c);
+    s2c.extend_from_slice(&[22, 3, 3, 0, 16, 20, 0, 0, 12]);
+    s2c.extend_from_slice(&[0; 12]);
+    let events = decode(&first(&hand.c2s), &s2c, &keys, &mut SessionCache::default());
+    assert!(
+        events.contains(&stopped(S2C, "unexpected handshake message")),
+        "{events:#?}"
+    );
 }
