@@ -278,3 +278,39 @@ fn change_cipher_specs_and_handshake_messages_out_of_turn_stop_their_direction()
         "{events:#?}"
     );
 }
+
+#[test]
+fn a_protected_record_over_2_14_bytes_of_plaintext_does_not_open() {
+    let mut hand = keyed(18);
+    let handshake = lens(&hand);
+    // One record of 2^14 + 1 bytes, sealed as the protocol forbids.
+    hand.send(false, 23, &vec![7; (1 << 14) + 1]);
+    hand.data(true, b"still here");
+    let events = decode_hand(&hand, handshake);
+    assert!(
+        events.contains(&E::Stopped {
+            from: S2C,
+            reason: StopReason::BadRecordMac
+        }),
+        "{events:#?}"
+    );
+    assert_eq!(data_of(&events, S2C), b"");
+    assert_eq!(data_of(&events, C2S), b"still here");
+}
+
+#[test]
+fn a_client_hello_split_over_two_records_is_reassembled() {
+    let keys = keys(&["rsa2048"]);
+    let record = client_hello_record(19);
+    let body = &record[5..];
+    let mut c2s = Vec::new();
+    for part in [&body[..10], &body[10..]] {
+        c2s.extend_from_slice(&[22, 3, 3]);
+        c2s.extend_from_slice(&u16::try_from(part.len()).unwrap().to_be_bytes());
+        c2s.extend_from_slice(part);
+    }
+    let whole = decode(&record, b"", &keys, &mut SessionCache::default());
+    let split = decode(&c2s, b"", &keys, &mut SessionCache::default());
+    assert!(matches!(split[0], E::ClientHello { .. }), "{split:#?}");
+    assert_eq!(split, whole);
+}
