@@ -105,6 +105,14 @@ fn a_connection_and_a_private_key_operation_debug_print_their_state_and_no_secre
         debug.starts_with(r#"Connection { state: "nothing (failed)", established: false, error: Some(UnexpectedMessage"#),
         "{debug}"
     );
+    let mut c = client(client_config("rsa2048"), 1);
+    assert!(c.read_tls(&ccs).is_ok());
+    assert!(c.poll_event().is_err());
+    let debug = format!("{c:?}");
+    assert!(
+        debug.starts_with(r#"Connection { state: "nothing (failed)""#),
+        "{debug}"
+    );
 }
 
 #[test]
