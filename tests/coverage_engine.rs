@@ -7,6 +7,7 @@ mod common;
 
 use common::wire::{plain, raw_records};
 use common::{client, client_config, server, server_config, take_output};
+use rand_core::SeedableRng;
 use rsatls::msgs::enums::{AlertDescription, ContentType, HandshakeType};
 use rsatls::msgs::handshake::HandshakeMessage;
 use rsatls::{Error, Event, PrivateKeyOperation, SEQ_LIMIT, ServerConnection};
@@ -230,4 +231,27 @@ fn configurations_and_hashes_debug_print_what_they_hold_and_no_key() {
         rsatls::crypto::CryptoError.to_string(),
         "cryptographic operation failed"
     );
+}
+
+#[test]
+fn a_server_asking_for_a_certificate_reports_the_server_name_while_it_waits_for_one() {
+    let config = server_config("rsa2048")
+        .with_client_auth(
+            vec![common::data("rsa2048.cert.der")],
+            rsatls::ClientAuthMode::Optional,
+        )
+        .unwrap();
+    let now = rsatls::UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000));
+    let mut s = ServerConnection::new_at(
+        std::sync::Arc::new(config),
+        now,
+        rand_chacha::ChaCha20Rng::seed_from_u64(2),
+    );
+    let mut c = client(client_config("rsa2048"), 1);
+    feed_server(&mut s, &take_output(&mut c));
+    assert_eq!(
+        s.state(),
+        Some(rsatls::state_table::State::ExpectClientCertificate)
+    );
+    assert_eq!(s.server_name(), Some("localhost"));
 }
