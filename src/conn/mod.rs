@@ -1197,6 +1197,24 @@ mod tests {
         assert!(s.core.incoming.capacity() <= IDLE_INPUT_CAPACITY);
     }
 
+    #[test]
+    fn application_data_inside_a_split_handshake_message_is_unexpected() {
+        let (mut c, mut s) = established(1);
+        // The first two bytes of a handshake header, then a data record: the
+        // public API never sends this, so the server's core writes it.
+        s.core.send_record(ContentType::HANDSHAKE, &[0, 0]).unwrap();
+        assert_eq!(s.write_app_data(b"x"), Ok(1));
+        let mut wire = Vec::new();
+        s.write_tls_into(&mut wire);
+        assert_eq!(
+            feed(&mut c, &wire),
+            Err(Error::UnexpectedMessage {
+                expected: "rest of a handshake message",
+                got: "application data",
+            })
+        );
+    }
+
     /// A client and a server after the client's second flight (ClientKeyExchange,
     /// ChangeCipherSpec, Finished), which is returned undelivered: both sides hold
     /// the master secret.

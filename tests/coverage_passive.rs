@@ -1,0 +1,316 @@
+//! Lines of the passive decoder no other test reached (formal/README.md,
+//! "Coverage"): malformed records after a handshake it followed, before its
+//! keys, and at the start of a connection, each stopping only its direction
+//! with the reason named; and the counters of its key set and cache.
+
+mod common;
+mod passive_support;
+
+use passive_support::*;
+use rsatls::passive::{
+    ConnectionDecoder, Limits, ServerKeys, SessionCache, StopReason, Undecryptable,
+};
+use rsatls::suites::ALL_SUITES;
+
+/// A hand-played session after a full handshake (EMS), both directions keyed.
+fn keyed(seed: u8) -> Hand {
+    let mut hand = Hand::new(ALL_SUITES[0], seed);
+    hand.full(&Full::new(true));
+    hand
+}
+
+fn stopped(from: rsatls::passive::Direction, what: &'static str) -> E {
+    E::Stopped {
+        from,
+        reason: StopReason::Malformed(what),
+    }
+}
+
+/// Decodes `hand`: both directions' handshakes first, then what each sent
+/// after byte `after` (client) and `after_s` (server).
+fn decode_hand(hand: &Hand, (after_c, after_s): (usize, usize)) -> Vec<E> {
+    decode_chunks(
+        &[
+            (C2S, &hand.c2s[..after_c]),
+            (S2C, &hand.s2c[..after_s]),
+            (C2S, &hand.c2s[after_c..]),
+            (S2C, &hand.s2c[after_s..]),
+        ],
+        &keys(&["rsa2048"]),
+        &mut SessionCache::default(),
+        Limits::default(),
+    )
+}
+
+fn lens(hand: &Hand) -> (usize, usize) {
+    (hand.c2s.len(), hand.s2c.len())
+}
+
+#[test]
+fn malformed_protected_records_stop_their_direction_with_a_reason() {
+    // (from the client?, content type, plaintext, the reason)
+    let cases: [(bool, u8, &[u8], &str); 6] = [
+        (true, 20, &[2], "ChangeCipherSpec is not 01"),
+        (false, 22, &[], "empty handshake record"),
+        (true, 21, &[1, 0, 2], "alert record is not whole alerts"),
+        (true, 22, &[0, 0, 0, 0], "HelloRequest from the client"),
+        (true, 22, &[14, 0, 0, 0], "expected a ClientHello"),
+        (true, 20, &[1], "ChangeCipherSpec outside a handshake"),
+    ];
+    for (seed, (from_client, typ, plaintext, reason)) in (1..).zip(cases) {
+        let mut hand = keyed(seed);
+        let handshake = lens(&hand);
+        hand.send(from_client, typ, plaintext);
+        // The other direction goes on.
+        hand.data(!from_client, b"still here");
+        let events = decode_hand(&hand, handshake);
+        let from = if from_client { C2S } else { S2C };
+        assert!(
+            events.contains(&stopped(from, reason)),
+            "{reason}: {events:#?}"
+        );
+        let other = if from_client { S2C } else { C2S };
+        assert_eq!(
+            data_of(&events, other),
+            b"still here",
+            "{reason}: {events:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_hello_request_and_a_heartbeat_from_the_server_are_skipped() {
+    let mut hand = keyed(10);
+    let handshake = lens(&hand);
+    hand.send(false, 22, &[0, 0, 0, 0]);
+    hand.send(false, 24, &[1, 0, 0]);
+    hand.data(false, b"after");
+    let events = decode_hand(&hand, handshake);
+    assert!(
+        !events.iter().any(|e| matches!(e, E::Stopped { .. })),
+        "{events:#?}"
+    );
+    assert_eq!(data_of(&events, S2C), b"after");
+}
+
+#[test]
+fn a_change_cipher_spec_inside_a_handshake_message_stops_its_direction() {
+    let mut hand = keyed(11);
+    let handshake = lens(&hand);
+    // The first two bytes of a handshake header, then a ChangeCipherSpec.
+    hand.send(true, 22, &[1, 0]);
+    hand.send(true, 20, &[1]);
+    let events = decode_hand(&hand, handshake);
+    assert!(
+        events.contains(&stopped(C2S, "ChangeCipherSpec inside a handshake message")),
+        "{events:#?}"
+    );
+}
+
+fn undecryptable_server() -> E {
+    E::Stopped {
+        from: S2C,
+        reason: StopReason::Undecryptable,
+    }
+}
+
+/// The client's first record (its ClientHello) of a hand-played session.
+fn client_hello_record(seed: u8) -> Vec<u8> {
+    let hand = keyed(seed);
+    let len = usize::from(u16::from_be_bytes([hand.c2s[3], hand.c2s[4]]));
+    hand.c2s[..5 + len].to_vec()
+}
+
+#[test]
+fn records_before_the_keys_or_too_long_stop_their_direction() {
+    let keys = keys(&["rsa2048"]);
+    let mut c2s = client_hello_record(12);
+    c2s.extend_from_slice(&[23, 3, 3, 0, 1, b'x']);
+    let events = decode(&c2s, b"", &keys, &mut SessionCache::default());
+    // The server's direction cannot be followed without the client's.
+    assert_eq!(
+        events[1..],
+        [
+            stopped(C2S, "application data in the clear"),
+            undecryptable_server()
+        ]
+    );
+
+    let mut c2s = client_hello_record(13);
+    // 2^14 + 2048 + 1 bytes announced.
+    c2s.extend_from_slice(&[22, 3, 3, 0x48, 0x01]);
+    let events = decode(&c2s, b"", &keys, &mut SessionCache::default());
+    assert_eq!(
+        events[1..],
+        [
+            stopped(C2S, "record longer than TLS allows"),
+            undecryptable_server()
+        ]
+    );
+}
+
+#[test]
+fn a_connection_that_starts_with_a_broken_client_hello_or_another_message_is_listed() {
+    let keys = keys(&["rsa2048"]);
+    // A ClientHello of one byte.
+    let events = decode(
+        &[22, 3, 3, 0, 5, 1, 0, 0, 1, 3],
+        b"",
+        &keys,
+        &mut SessionCache::default(),
+    );
+    assert_eq!(
+        events[0],
+        E::Undecryptable {
+            hs: 0,
+            reason: Undecryptable::NotTls
+        }
+    );
+    // A ServerHelloDone where the ClientHello should be: the capture started late.
+    let events = decode(
+        &[22, 3, 3, 0, 4, 14, 0, 0, 0],
+        b"",
+        &keys,
+        &mut SessionCache::default(),
+    );
+    assert_eq!(
+        events[0],
+        E::Undecryptable {
+            hs: 0,
+            reason: Undecryptable::MidStream
+        }
+    );
+}
+
+#[test]
+fn a_server_hello_with_compression_is_listed_not_decrypted() {
+    let mut hand = Hand::new(ALL_SUITES[0], 14);
+    hand.full(&Full::new(true));
+    // The compression method follows the suite (empty session ID): byte 46.
+    let mut s2c = hand.s2c.clone();
+    assert_eq!(s2c[46], 0);
+    s2c[46] = 1;
+    let events = decode(
+        &hand.c2s,
+        &s2c,
+        &keys(&["rsa2048"]),
+        &mut SessionCache::default(),
+    );
+    assert_eq!(
+        events[2],
+        E::Undecryptable {
+            hs: 0,
+            reason: Undecryptable::Compression
+        }
+    );
+}
+
+#[test]
+fn a_gap_stops_its_direction_and_the_key_set_and_cache_count_their_entries() {
+    let mut decoder = ConnectionDecoder::new(Limits::default());
+    decoder.gap(C2S);
+    assert_eq!(
+        decoder.poll_event().map(E::of),
+        Some(E::Stopped {
+            from: C2S,
+            reason: StopReason::Gap
+        })
+    );
+    assert_eq!(
+        decoder.poll_event().map(E::of),
+        Some(undecryptable_server())
+    );
+    assert_eq!(decoder.poll_event().map(E::of), None);
+
+    let empty = ServerKeys::new(rsatls::crypto::default_provider());
+    assert!(empty.is_empty());
+    assert_eq!(empty.len(), 0);
+    let two = keys(&["rsa2048", "rsa3072"]);
+    assert!(!two.is_empty());
+    assert_eq!(two.len(), 2);
+
+    // A full handshake that gives a session ID, then one that issues a ticket.
+    let mut cache = SessionCache::new(8);
+    assert_eq!((cache.session_ids(), cache.tickets()), (0, 0));
+    let mut hand = Hand::new(ALL_SUITES[0], 15);
+    let mut full = Full::new(true);
+    full.session_id = vec![7; 32];
+    hand.full(&full);
+    decode(&hand.c2s, &hand.s2c, &two, &mut cache);
+    assert_eq!((cache.session_ids(), cache.tickets()), (1, 0));
+    let mut hand = Hand::new(ALL_SUITES[0], 16);
+    let mut full = Full::new(true);
+    full.ticket = Some(vec![9; 100]);
+    hand.full(&full);
+    decode(&hand.c2s, &hand.s2c, &two, &mut cache);
+    assert_eq!((cache.session_ids(), cache.tickets()), (1, 1));
+}
+
+#[test]
+fn change_cipher_specs_and_handshake_messages_out_of_turn_stop_their_direction() {
+    let keys = keys(&["rsa2048"]);
+    let hand = keyed(17);
+    let first = |flight: &[u8]| {
+        let len = usize::from(u16::from_be_bytes([flight[3], flight[4]]));
+        flight[..5 + len].to_vec()
+    };
+    // The client's ChangeCipherSpec right after the server's first flight,
+    // where its ClientKeyExchange should be.
+    let mut c2s = first(&hand.c2s);
+    c2s.extend_from_slice(&[20, 3, 3, 0, 1, 1]);
+    let events = decode_chunks(
+        &[(S2C, &hand.s2c[..]), (C2S, &c2s[..])],
+        &keys,
+        &mut SessionCache::default(),
+        Limits::default(),
+    );
+    assert!(
+        events.contains(&stopped(C2S, "unexpected ChangeCipherSpec")),
+        "{events:#?}"
+    );
+    // A Finished where the server's Certificate should be.
+    let mut s2c = first(&hand.s2c);
+    s2c.extend_from_slice(&[22, 3, 3, 0, 16, 20, 0, 0, 12]);
+    s2c.extend_from_slice(&[0; 12]);
+    let events = decode(&first(&hand.c2s), &s2c, &keys, &mut SessionCache::default());
+    assert!(
+        events.contains(&stopped(S2C, "unexpected handshake message")),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn a_protected_record_over_2_14_bytes_of_plaintext_does_not_open() {
+    let mut hand = keyed(18);
+    let handshake = lens(&hand);
+    // One record of 2^14 + 1 bytes, sealed as the protocol forbids.
+    hand.send(false, 23, &vec![7; (1 << 14) + 1]);
+    hand.data(true, b"still here");
+    let events = decode_hand(&hand, handshake);
+    assert!(
+        events.contains(&E::Stopped {
+            from: S2C,
+            reason: StopReason::BadRecordMac
+        }),
+        "{events:#?}"
+    );
+    assert_eq!(data_of(&events, S2C), b"");
+    assert_eq!(data_of(&events, C2S), b"still here");
+}
+
+#[test]
+fn a_client_hello_split_over_two_records_is_reassembled() {
+    let keys = keys(&["rsa2048"]);
+    let record = client_hello_record(19);
+    let body = &record[5..];
+    let mut c2s = Vec::new();
+    for part in [&body[..10], &body[10..]] {
+        c2s.extend_from_slice(&[22, 3, 3]);
+        c2s.extend_from_slice(&u16::try_from(part.len()).unwrap().to_be_bytes());
+        c2s.extend_from_slice(part);
+    }
+    let whole = decode(&record, b"", &keys, &mut SessionCache::default());
+    let split = decode(&c2s, b"", &keys, &mut SessionCache::default());
+    assert!(matches!(split[0], E::ClientHello { .. }), "{split:#?}");
+    assert_eq!(split, whole);
+}
