@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The long fuzzing campaign (issue 17, "Longer fuzzing"): nightly libFuzzer with
+# The long fuzzing campaign: nightly libFuzzer with
 # AddressSanitizer, one target after another at nice 19, so that it takes only the
 # CPU nobody else wants. One invocation gives every chosen target the same wall
 # time; the CPU it really got is appended to fuzz/campaign/ledger.csv, so runs in
