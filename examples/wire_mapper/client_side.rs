@@ -135,8 +135,56 @@ impl ClientSide {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
+}
 
-    /// Sends `input`'s message on `s`; `Err` for what the mapper cannot do.
+/// ServerHello selecting TLS_RSA_WITH_AES_128_GCM_SHA256 with a fresh server
+/// random; the master secret will be EMS exactly when this one says so.
+fn server_hello(s: &mut Session, ems: bool) -> Result<(), String> {
+    let mut random = [0u8; 32];
+    s.rng.fill_bytes(&mut random);
+    let mut extensions = Vec::new();
+    if ems {
+        extensions.push(Extension::ExtendedMasterSecret);
+    }
+    extensions.push(Extension::RenegotiationInfo(Vec::new()));
+    let hello = ServerHello {
+        server_version: ProtocolVersion::TLSV1_2,
+        random,
+        session_id: Vec::new(),
+        cipher_suite: CipherSuite::TLS_RSA_WITH_AES_128_GCM_SHA256,
+        compression_method: Compression::NULL,
+        extensions: Some(extensions),
+    };
+    s.server_random = random;
+    s.ems = ems;
+    s.send_handshake(&HandshakeMessage::ServerHello(hello))
+}
+
+impl Mode for ClientSide {
+    fn inputs(&self) -> &'static [&'static str] {
+        &INPUTS
+    }
+
+    fn reset(&mut self) -> Result<(), String> {
+        self.stop_client();
+        let stream = self.start_client()?;
+        let mut session = Session::new(
+            self.provider.clone(),
+            new_rng()?,
+            stream,
+            Side::Server,
+            self.quiet,
+            Some(self.server_key.clone()),
+        );
+        session.read_client_hello(CLIENT_START_LIMIT)?;
+        self.session = Some(session);
+        Ok(())
+    }
+
+    fn session(&mut self) -> &mut Option<Session> {
+        &mut self.session
+    }
+
     fn send(&self, s: &mut Session, input: &str) -> Result<(), String> {
         match input {
             "ServerHelloEMS" => server_hello(s, true),
@@ -172,65 +220,6 @@ impl ClientSide {
             "Alert" => s.send_record(ContentType::ALERT, &[1, 90]),
             other => Err(format!("unknown input {other}")),
         }
-    }
-}
-
-/// ServerHello selecting TLS_RSA_WITH_AES_128_GCM_SHA256 with a fresh server
-/// random; the master secret will be EMS exactly when this one says so.
-fn server_hello(s: &mut Session, ems: bool) -> Result<(), String> {
-    let mut random = [0u8; 32];
-    s.rng.fill_bytes(&mut random);
-    let mut extensions = Vec::new();
-    if ems {
-        extensions.push(Extension::ExtendedMasterSecret);
-    }
-    extensions.push(Extension::RenegotiationInfo(Vec::new()));
-    let hello = ServerHello {
-        server_version: ProtocolVersion::TLSV1_2,
-        random,
-        session_id: Vec::new(),
-        cipher_suite: CipherSuite::TLS_RSA_WITH_AES_128_GCM_SHA256,
-        compression_method: Compression::NULL,
-        extensions: Some(extensions),
-    };
-    s.server_random = random;
-    s.ems = ems;
-    s.send_handshake(&HandshakeMessage::ServerHello(hello))
-}
-
-impl Mode for ClientSide {
-    fn reset(&mut self) -> Result<(), String> {
-        self.stop_client();
-        let stream = self.start_client()?;
-        let mut session = Session::new(
-            self.provider.clone(),
-            new_rng()?,
-            stream,
-            Side::Server,
-            self.quiet,
-            Some(self.server_key.clone()),
-        );
-        session.read_client_hello(CLIENT_START_LIMIT)?;
-        self.session = Some(session);
-        Ok(())
-    }
-
-    fn step(&mut self, input: &str) -> Result<String, String> {
-        if !INPUTS.contains(&input) {
-            return Err(format!("unknown input {input}"));
-        }
-        let mut session = self
-            .session
-            .take()
-            .ok_or("no connection: send reset first")?;
-        let result = if session.is_closed() {
-            Ok(crate::session::CLOSED.to_string())
-        } else {
-            self.send(&mut session, input)
-                .map(|()| session.read_output())
-        };
-        self.session = Some(session);
-        result
     }
 }
 

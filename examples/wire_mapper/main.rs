@@ -59,10 +59,35 @@ use rsatls::crypto::{CryptoProvider, RsaPrivateKey};
 
 /// One way of playing a peer: a fresh connection per `reset`, one output per input.
 trait Mode {
+    /// This mode's input symbols, in ALPHABET.md's order.
+    fn inputs(&self) -> &'static [&'static str];
     /// Closes the current connection and opens a fresh one.
     fn reset(&mut self) -> Result<(), String>;
-    /// Sends `input` and abstracts the answer.
-    fn step(&mut self, input: &str) -> Result<String, String>;
+    /// The current connection (`None` before the first `reset`).
+    fn session(&mut self) -> &mut Option<session::Session>;
+    /// Sends `input`'s message on `s`; `Err` for what the mapper cannot do.
+    fn send(&self, s: &mut session::Session, input: &str) -> Result<(), String>;
+
+    /// Sends `input` and abstracts the answer; in the sink (`Closed` was
+    /// answered), answers `Closed` at once and sends nothing.
+    fn step(&mut self, input: &str) -> Result<String, String> {
+        if !self.inputs().contains(&input) {
+            return Err(format!("unknown input {input}"));
+        }
+        // Taken out for the call, since `send` borrows the mode too.
+        let mut session = self
+            .session()
+            .take()
+            .ok_or("no connection: send reset first")?;
+        let result = if session.is_closed() {
+            Ok(session::CLOSED.to_string())
+        } else {
+            self.send(&mut session, input)
+                .map(|()| session.read_output())
+        };
+        *self.session() = Some(session);
+        result
+    }
 }
 
 const USAGE: &str = "usage:

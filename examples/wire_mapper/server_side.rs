@@ -74,51 +74,6 @@ impl ServerSide {
         }
     }
 
-    /// Sends `input`'s message on `s`; `Err` for what the mapper cannot do.
-    fn send(&self, s: &mut Session, input: &str) -> Result<(), String> {
-        match input {
-            "ClientHelloEMS" => client_hello(s, true),
-            "ClientHelloNoEMS" => client_hello(s, false),
-            "ClientKeyExchange" => self.client_key_exchange(s, false),
-            "ClientKeyExchangeBadPadding" => self.client_key_exchange(s, true),
-            "ChangeCipherSpec" => s.send_change_cipher_spec(),
-            "Finished" | "FinishedWrong" => {
-                let mut verify_data = s.my_verify_data();
-                if input == "FinishedWrong" {
-                    verify_data[0] ^= 0xff;
-                }
-                s.send_handshake(&HandshakeMessage::Finished(verify_data))
-            }
-            "ApplicationData" => s.send_record(ContentType::APPLICATION_DATA, b"ping\n"),
-            // warning (1), user_canceled (90).
-            "Alert" => s.send_record(ContentType::ALERT, &[1, 90]),
-            "EmptyCertificate" => s.send_handshake(&HandshakeMessage::Certificate(Vec::new())),
-            "ClientCertificate" => {
-                let chain = self
-                    .client_chain
-                    .clone()
-                    .ok_or("ClientCertificate needs --client-cert")?;
-                s.send_handshake(&HandshakeMessage::Certificate(chain))
-            }
-            "CertificateVerify" => {
-                let key = self
-                    .client_key
-                    .as_deref()
-                    .ok_or("CertificateVerify needs --client-key")?;
-                // RFC 5246 §7.4.8: signed over handshake_messages up to here.
-                let digest = s.provider().hash(HASH, s.transcript());
-                let signature = rsa::sign_sha256(key, digest.as_ref(), &mut s.rng)?;
-                s.send_handshake(&HandshakeMessage::CertificateVerify(DigitallySigned {
-                    scheme: SignatureScheme::RSA_PKCS1_SHA256,
-                    signature,
-                }))
-            }
-            // heartbeat (24), a content type rsatls does not know.
-            "UnknownRecord" => s.send_record(ContentType(24), &[1, 0, 0]),
-            other => Err(format!("unknown input {other}")),
-        }
-    }
-
     /// A fresh premaster (version 3,3 and 46 random bytes), encrypted under the
     /// key of the Certificate seen on this connection, else `--server-cert`'s.
     /// With `bad_padding` the block type is wrong; the mapper still keeps the
@@ -173,6 +128,10 @@ fn client_hello(s: &mut Session, ems: bool) -> Result<(), String> {
 }
 
 impl Mode for ServerSide {
+    fn inputs(&self) -> &'static [&'static str] {
+        &INPUTS
+    }
+
     fn reset(&mut self) -> Result<(), String> {
         self.session = None;
         let stream = TcpStream::connect(&self.connect)
@@ -188,21 +147,51 @@ impl Mode for ServerSide {
         Ok(())
     }
 
-    fn step(&mut self, input: &str) -> Result<String, String> {
-        if !INPUTS.contains(&input) {
-            return Err(format!("unknown input {input}"));
+    fn session(&mut self) -> &mut Option<Session> {
+        &mut self.session
+    }
+
+    fn send(&self, s: &mut Session, input: &str) -> Result<(), String> {
+        match input {
+            "ClientHelloEMS" => client_hello(s, true),
+            "ClientHelloNoEMS" => client_hello(s, false),
+            "ClientKeyExchange" => self.client_key_exchange(s, false),
+            "ClientKeyExchangeBadPadding" => self.client_key_exchange(s, true),
+            "ChangeCipherSpec" => s.send_change_cipher_spec(),
+            "Finished" | "FinishedWrong" => {
+                let mut verify_data = s.my_verify_data();
+                if input == "FinishedWrong" {
+                    verify_data[0] ^= 0xff;
+                }
+                s.send_handshake(&HandshakeMessage::Finished(verify_data))
+            }
+            "ApplicationData" => s.send_record(ContentType::APPLICATION_DATA, b"ping\n"),
+            // warning (1), user_canceled (90).
+            "Alert" => s.send_record(ContentType::ALERT, &[1, 90]),
+            "EmptyCertificate" => s.send_handshake(&HandshakeMessage::Certificate(Vec::new())),
+            "ClientCertificate" => {
+                let chain = self
+                    .client_chain
+                    .clone()
+                    .ok_or("ClientCertificate needs --client-cert")?;
+                s.send_handshake(&HandshakeMessage::Certificate(chain))
+            }
+            "CertificateVerify" => {
+                let key = self
+                    .client_key
+                    .as_deref()
+                    .ok_or("CertificateVerify needs --client-key")?;
+                // RFC 5246 §7.4.8: signed over handshake_messages up to here.
+                let digest = s.provider().hash(HASH, s.transcript());
+                let signature = rsa::sign_sha256(key, digest.as_ref(), &mut s.rng)?;
+                s.send_handshake(&HandshakeMessage::CertificateVerify(DigitallySigned {
+                    scheme: SignatureScheme::RSA_PKCS1_SHA256,
+                    signature,
+                }))
+            }
+            // heartbeat (24), a content type rsatls does not know.
+            "UnknownRecord" => s.send_record(ContentType(24), &[1, 0, 0]),
+            other => Err(format!("unknown input {other}")),
         }
-        let mut session = self
-            .session
-            .take()
-            .ok_or("no connection: send reset first")?;
-        let result = if session.is_closed() {
-            Ok(crate::session::CLOSED.to_string())
-        } else {
-            self.send(&mut session, input)
-                .map(|()| session.read_output())
-        };
-        self.session = Some(session);
-        result
     }
 }
