@@ -314,3 +314,250 @@ fn a_client_hello_split_over_two_records_is_reassembled() {
     assert!(matches!(split[0], E::ClientHello { .. }), "{split:#?}");
     assert_eq!(split, whole);
 }
+
+/// Each record of a flight, header included.
+fn split_records(flight: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = flight;
+    while rest.len() >= 5 {
+        let len = 5 + usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        out.push(rest[..len].to_vec());
+        rest = &rest[len..];
+    }
+    out
+}
+
+/// A plaintext handshake record holding one message of type `typ`.
+fn handshake_record(typ: u8, body: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(body.len()).unwrap().to_be_bytes();
+    let mut msg = vec![typ, len[1], len[2], len[3]];
+    msg.extend_from_slice(body);
+    common::prop_support::record(22, &msg)
+}
+
+/// The record keys of a hand-played full handshake: (client, server).
+fn record_keys(
+    hand: &Hand,
+    agreed: &Agreed,
+) -> (
+    common::prop_support::TestRecordKey,
+    common::prop_support::TestRecordKey,
+) {
+    // The server random follows the record header, the handshake header and
+    // the version of the ServerHello, the server's first record.
+    let server_random = &hand.s2c[11..43];
+    common::prop_support::test_record_keys(
+        hand.suite,
+        &agreed.master,
+        &agreed.client_random,
+        server_random,
+    )
+}
+
+fn stops_both(from: rsatls::passive::Direction, what: &'static str) -> [E; 2] {
+    let other = if from == C2S { S2C } else { C2S };
+    [
+        stopped(from, what),
+        E::Stopped {
+            from: other,
+            reason: StopReason::Undecryptable,
+        },
+    ]
+}
+
+#[test]
+fn handshake_bodies_that_do_not_parse_stop_their_direction_and_the_waiting_one() {
+    let keys = keys(&["rsa2048"]);
+    let mut full = Full::new(true);
+    full.ticket = Some(vec![5; 40]);
+    let mut hand = Hand::new(ALL_SUITES[0], 20);
+    hand.full(&full);
+    // Client: ClientHello, ClientKeyExchange, ChangeCipherSpec, Finished.
+    // Server: ServerHello, Certificate, ServerHelloDone, NewSessionTicket,
+    // ChangeCipherSpec, Finished.
+    let c = split_records(&hand.c2s);
+    let s = split_records(&hand.s2c);
+    assert_eq!((c.len(), s.len()), (4, 6));
+    // (client records, server records, events after the ClientHello's)
+    let run = |c2s: Vec<Vec<u8>>, s2c: Vec<Vec<u8>>| {
+        decode(&c2s.concat(), &s2c.concat(), &keys, &mut SessionCache::default())
+    };
+
+    // A ServerHello of one byte.
+    let events = run(c.clone(), vec![handshake_record(2, &[3])]);
+    assert_eq!(events[1..], stops_both(S2C, "ServerHello does not parse"));
+
+    // A Certificate whose chain length says 1 and holds nothing.
+    let events = run(c.clone(), vec![s[0].clone(), handshake_record(11, &[0, 0, 1])]);
+    assert!(matches!(events[1], E::ServerHello { .. }), "{events:#?}");
+    assert_eq!(events[2..], stops_both(S2C, "Certificate does not parse"));
+
+    // A ClientKeyExchange announcing 5 bytes and holding 1.
+    let events = run(
+        vec![c[0].clone(), handshake_record(16, &[0, 5, 1])],
+        s.clone(),
+    );
+    assert!(matches!(events[2], E::ServerKey { .. }), "{events:#?}");
+    assert_eq!(events[3..], stops_both(C2S, "ClientKeyExchange does not parse"));
+
+    // A NewSessionTicket of three bytes, before the lifetime hint ends.
+    let mut s2c = s.clone();
+    s2c[3] = handshake_record(4, &[0, 0, 0]);
+    let events = run(c.clone(), s2c);
+    assert!(
+        matches!(events[events.len() - 3], E::Finished { from: C2S, verified: true, .. }),
+        "{events:#?}"
+    );
+    assert_eq!(
+        events[events.len() - 2..],
+        stops_both(S2C, "NewSessionTicket does not parse")
+    );
+}
+
+#[test]
+fn a_finished_that_does_not_parse_stops_its_direction() {
+    let keys = keys(&["rsa2048"]);
+    let mut hand = Hand::new(ALL_SUITES[0], 21);
+    let agreed = hand.full(&Full::new(true));
+    let (client_key, _) = record_keys(&hand, &agreed);
+    let mut c = split_records(&hand.c2s);
+    // Eleven bytes of verify_data where TLS 1.2 has twelve.
+    let mut msg = vec![20, 0, 0, 11];
+    msg.extend_from_slice(&[0; 11]);
+    c[3] = client_key.seal(22, 0, &msg);
+    let events = decode(&c.concat(), &hand.s2c, &keys, &mut SessionCache::default());
+    assert!(
+        matches!(events[events.len() - 3], E::KeyExchange { result: Ok(_), .. }),
+        "{events:#?}"
+    );
+    assert_eq!(
+        events[events.len() - 2..],
+        stops_both(C2S, "Finished does not parse")
+    );
+}
+
+#[test]
+fn a_handshake_whose_server_finished_does_not_verify_is_not_cached() {
+    let keys = keys(&["rsa2048"]);
+    let mut full = Full::new(true);
+    full.session_id = vec![3; 32];
+    let mut hand = Hand::new(ALL_SUITES[0], 22);
+    let agreed = hand.full(&full);
+    let (_, server_key) = record_keys(&hand, &agreed);
+    let mut s = split_records(&hand.s2c);
+    // ServerHello, Certificate, ServerHelloDone, ChangeCipherSpec, Finished.
+    assert_eq!(s.len(), 5);
+    let mut msg = vec![20, 0, 0, 12];
+    msg.extend_from_slice(&[0; 12]);
+    s[4] = server_key.seal(22, 0, &msg);
+
+    let mut cache = SessionCache::default();
+    let events = decode(&hand.c2s, &s.concat(), &keys, &mut cache);
+    let finished: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, E::Finished { .. }))
+        .cloned()
+        .collect();
+    assert_eq!(
+        finished,
+        [
+            E::Finished {
+                hs: 0,
+                from: C2S,
+                verified: true
+            },
+            E::Finished {
+                hs: 0,
+                from: S2C,
+                verified: false
+            }
+        ]
+    );
+    assert!(
+        !events.iter().any(|e| matches!(e, E::Stopped { .. })),
+        "{events:#?}"
+    );
+    assert_eq!(cache.session_ids(), 0);
+    // The same handshake with its own Finished is cached.
+    let mut cache = SessionCache::default();
+    decode(&hand.c2s, &hand.s2c, &keys, &mut cache);
+    assert_eq!(cache.session_ids(), 1);
+}
+
+#[test]
+fn a_renegotiating_client_hello_that_does_not_parse_stops_the_client() {
+    let mut hand = keyed(23);
+    let handshake = lens(&hand);
+    hand.send(true, 22, &[1, 0, 0, 1, 3]);
+    hand.data(false, b"still here");
+    let events = decode_hand(&hand, handshake);
+    assert!(
+        events.contains(&stopped(C2S, "ClientHello does not parse")),
+        "{events:#?}"
+    );
+    // Not a handshake under way: the server's direction goes on.
+    assert_eq!(data_of(&events, S2C), b"still here");
+}
+
+#[test]
+fn a_tls_1_3_server_hello_names_its_version_in_supported_versions() {
+    use rsatls::msgs::enums::{CipherSuite, Compression, ExtensionType, ProtocolVersion};
+    use rsatls::msgs::extensions::Extension;
+    use rsatls::msgs::handshake::{HandshakeMessage, ServerHello};
+
+    let keys = keys(&["rsa2048"]);
+    let client_hello = client_hello_record(24);
+    // (the extension's value, the version reported)
+    let cases: [(&[u8], u16); 2] = [(&[3, 4], 0x0304), (&[3], 0x0303)];
+    for (value, version) in cases {
+        let sh = ServerHello {
+            server_version: ProtocolVersion::TLSV1_2,
+            random: [9; 32],
+            session_id: Vec::new(),
+            cipher_suite: CipherSuite(0x1301),
+            compression_method: Compression::NULL,
+            extensions: Some(vec![Extension::Unknown(ExtensionType(43), value.to_vec())]),
+        };
+        let s2c =
+            common::prop_support::record(22, &HandshakeMessage::ServerHello(sh).to_bytes());
+        let events = decode(&client_hello, &s2c, &keys, &mut SessionCache::default());
+        assert!(matches!(events[1], E::ServerHello { .. }), "{events:#?}");
+        assert_eq!(
+            events[2..],
+            [
+                E::Undecryptable {
+                    hs: 0,
+                    reason: Undecryptable::Version(ProtocolVersion(version))
+                },
+                undecryptable_server(),
+                E::Stopped {
+                    from: C2S,
+                    reason: StopReason::Undecryptable
+                }
+            ],
+            "{value:?}"
+        );
+    }
+}
+
+#[test]
+fn application_data_or_change_cipher_spec_before_any_handshake_is_mid_stream() {
+    let keys = keys(&["rsa2048"]);
+    for first in [[23u8, 3, 3, 0, 1, 0], [20, 3, 3, 0, 1, 1]] {
+        let events = decode(&first, b"", &keys, &mut SessionCache::default());
+        assert_eq!(
+            events,
+            [
+                E::Undecryptable {
+                    hs: 0,
+                    reason: Undecryptable::MidStream
+                },
+                E::Stopped {
+                    from: C2S,
+                    reason: StopReason::Undecryptable
+                },
+                undecryptable_server(),
+            ]
+        );
+    }
+}
