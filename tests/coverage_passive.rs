@@ -561,3 +561,203 @@ fn application_data_or_change_cipher_spec_before_any_handshake_is_mid_stream() {
         );
     }
 }
+
+#[test]
+fn the_sixty_fifth_handshake_of_a_connection_stops_the_client() {
+    let mut hand = Hand::new(ALL_SUITES[0], 25);
+    let mut full = Full::new(true);
+    full.session_id = vec![4; 32];
+    let agreed = hand.full(&full);
+    // 63 renegotiations, each resuming the first session (no RSA to do).
+    for _ in 0..63 {
+        hand.abbreviated(&agreed.master, vec![4; 32], None, None);
+    }
+    let handshakes = lens(&hand);
+    hand.abbreviated(&agreed.master, vec![4; 32], None, None);
+    let keys = keys(&["rsa2048"]);
+    let events = decode_hand(&hand, handshakes);
+    let hellos: Vec<u32> = events
+        .iter()
+        .filter_map(|e| match e {
+            E::ClientHello { hs, .. } => Some(*hs),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hellos, (0..64).collect::<Vec<_>>());
+    let resumed = events
+        .iter()
+        .filter(|e| matches!(e, E::Resumed { .. }))
+        .count();
+    assert_eq!(resumed, 63);
+    assert_eq!(
+        events.last(),
+        Some(&E::Stopped {
+            from: C2S,
+            reason: StopReason::Limit
+        })
+    );
+    // The 64th handshake alone decodes fully.
+    let before = decode_chunks(
+        &[(C2S, &hand.c2s[..handshakes.0]), (S2C, &hand.s2c[..handshakes.1])],
+        &keys,
+        &mut SessionCache::default(),
+        Limits::default(),
+    );
+    assert!(
+        !before.iter().any(|e| matches!(e, E::Stopped { .. })),
+        "{before:#?}"
+    );
+}
+
+/// The transcript bound the decoder derives from its limits (mod.rs:
+/// `4 * max_handshake_message + 2^16`).
+fn max_transcript(limits: Limits) -> usize {
+    4 * limits.max_handshake_message + (1 << 16)
+}
+
+#[test]
+fn a_transcript_past_its_bound_stops_the_server() {
+    let keys = keys(&["rsa2048"]);
+    let limits = Limits {
+        max_handshake_message: 1 << 12,
+        ..Limits::default()
+    };
+    let max = max_transcript(limits);
+    let mut hand = Hand::new(ALL_SUITES[0], 26);
+    hand.full(&Full::new(true));
+    let c = split_records(&hand.c2s);
+    let s = split_records(&hand.s2c);
+    // ClientHello, ServerHello and Certificate, then CertificateStatus
+    // messages (their contents are not read) up to `max` bytes of transcript,
+    // then `extra` bytes more.
+    for extra in [0, 1] {
+        let mut transcript = c[0].len() - 5 + s[0].len() - 5 + s[1].len() - 5;
+        let mut s2c = [s[0].clone(), s[1].clone()].concat();
+        while transcript < max + extra {
+            let body = (max + extra - transcript - 4).min(limits.max_handshake_message);
+            let record = handshake_record(22, &vec![0; body]);
+            transcript += record.len() - 5;
+            s2c.extend_from_slice(&record);
+        }
+        assert_eq!(transcript, max + extra);
+        let events = decode_chunks(
+            &[(C2S, &c[0][..]), (S2C, &s2c[..])],
+            &keys,
+            &mut SessionCache::default(),
+            limits,
+        );
+        assert!(matches!(events[2], E::ServerKey { .. }), "{events:#?}");
+        match extra {
+            0 => assert_eq!(events.len(), 3, "{events:#?}"),
+            _ => assert_eq!(
+                events[3..],
+                [
+                    E::Stopped {
+                        from: S2C,
+                        reason: StopReason::Limit
+                    },
+                    E::Stopped {
+                        from: C2S,
+                        reason: StopReason::Undecryptable
+                    }
+                ]
+            ),
+        }
+    }
+}
+
+#[test]
+fn application_data_past_the_queued_events_bound_stops_its_direction() {
+    let keys = keys(&["rsa2048"]);
+    let mut hand = keyed(27);
+    let handshake = lens(&hand);
+    // 2^16 - 1 alerts queued, in records of 2^13 alerts at most (2^14 bytes),
+    // then two records of data: the first fills the queue, the second stops.
+    let mut alerts = (1 << 16) - 1;
+    while alerts > 0 {
+        let n = alerts.min(1 << 13);
+        hand.send(false, 21, &[1, 0].repeat(n));
+        alerts -= n;
+    }
+    hand.data(false, b"first");
+    hand.data(false, b"second");
+    hand.data(true, b"client");
+
+    let mut decoder = ConnectionDecoder::new(Limits::default());
+    let mut cache = SessionCache::default();
+    decoder.feed(C2S, &hand.c2s[..handshake.0], &keys, &mut cache);
+    decoder.feed(S2C, &hand.s2c[..handshake.1], &keys, &mut cache);
+    while decoder.poll_event().is_some() {}
+    // Fed without polling.
+    decoder.feed(S2C, &hand.s2c[handshake.1..], &keys, &mut cache);
+    let mut events = Vec::new();
+    while let Some(e) = decoder.poll_event() {
+        events.push(E::of(e));
+    }
+    assert_eq!(events.len(), (1 << 16) + 1);
+    assert_eq!(
+        events[(1 << 16) - 1..],
+        [
+            E::Data {
+                from: S2C,
+                data: b"first".to_vec()
+            },
+            E::Stopped {
+                from: S2C,
+                reason: StopReason::Limit
+            }
+        ]
+    );
+    // The client's direction goes on.
+    decoder.feed(C2S, &hand.c2s[handshake.0..], &keys, &mut cache);
+    assert_eq!(
+        decoder.poll_event().map(E::of),
+        Some(E::Data {
+            from: C2S,
+            data: b"client".to_vec()
+        })
+    );
+}
+
+#[test]
+fn application_data_past_the_queued_bytes_bound_stops_its_direction() {
+    let keys = keys(&["rsa2048"]);
+    let limits = Limits {
+        max_buffered: 20_000,
+        ..Limits::default()
+    };
+    // mod.rs: 2 * max_buffered + 2 * MAX_CIPHERTEXT (2^14 + 2048).
+    let bound = 2 * limits.max_buffered + 2 * ((1 << 14) + 2048);
+    let mut hand = keyed(28);
+    let handshake = lens(&hand);
+    // Exactly `bound` bytes queued, then one more record, accepted, then one
+    // stopped.
+    hand.data(false, &vec![1; bound]);
+    hand.data(false, b"x");
+    hand.data(false, b"y");
+
+    let mut decoder = ConnectionDecoder::new(limits);
+    let mut cache = SessionCache::default();
+    decoder.feed(C2S, &hand.c2s[..handshake.0], &keys, &mut cache);
+    decoder.feed(S2C, &hand.s2c[..handshake.1], &keys, &mut cache);
+    while decoder.poll_event().is_some() {}
+    decoder.feed(S2C, &hand.s2c[handshake.1..], &keys, &mut cache);
+    let mut events = Vec::new();
+    while let Some(e) = decoder.poll_event() {
+        events.push(E::of(e));
+    }
+    assert_eq!(data_of(&events, S2C).len(), bound + 1);
+    assert_eq!(
+        events[events.len() - 2..],
+        [
+            E::Data {
+                from: S2C,
+                data: b"x".to_vec()
+            },
+            E::Stopped {
+                from: S2C,
+                reason: StopReason::Limit
+            }
+        ]
+    );
+}
