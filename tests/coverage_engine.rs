@@ -255,3 +255,63 @@ fn a_server_asking_for_a_certificate_reports_the_server_name_while_it_waits_for_
     );
     assert_eq!(s.server_name(), Some("localhost"));
 }
+
+#[test]
+fn a_server_reports_the_server_name_while_it_waits_for_the_certificate_verify() {
+    let chain = rsatls::pki::load_certificates(&common::data("mtls/client.cert.pem")).unwrap();
+    let key = rsatls::pki::load_private_key(&common::data("mtls/client.key.pem")).unwrap();
+    let roots = rsatls::pki::load_certificates(&common::data("mtls/ca.cert.pem")).unwrap();
+    let config = server_config("rsa2048")
+        .with_client_auth(roots, rsatls::ClientAuthMode::Required)
+        .unwrap();
+    // Inside the validity of tests/data/mtls.
+    let now = rsatls::UnixTime::since_unix_epoch(std::time::Duration::from_secs(1_800_000_000));
+    let mut s = ServerConnection::new_at(
+        std::sync::Arc::new(config),
+        now,
+        rand_chacha::ChaCha20Rng::seed_from_u64(2),
+    );
+    let mut c = client(
+        client_config("rsa2048")
+            .with_client_certificate(chain, &key)
+            .unwrap(),
+        1,
+    );
+    feed_server(&mut s, &take_output(&mut c));
+    common::feed(&mut c, &take_output(&mut s), usize::MAX).unwrap();
+    // Certificate, ClientKeyExchange, CertificateVerify, then
+    // ChangeCipherSpec and Finished: the server stops before the
+    // CertificateVerify.
+    let flight = take_output(&mut c);
+    let mut messages = Vec::new();
+    for (header, fragment) in common::wire::records(&flight) {
+        match header.typ {
+            ContentType::HANDSHAKE => messages.extend_from_slice(&fragment),
+            _ => break,
+        }
+    }
+    let mut rest = &messages[..];
+    let mut seen = Vec::new();
+    while let [typ, a, b, c_, ..] = *rest {
+        let len = 4 + (usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c_));
+        let (msg, more) = rest.split_at(len);
+        if typ == HandshakeType::CERTIFICATE_VERIFY.0 {
+            break;
+        }
+        seen.push(typ);
+        feed_server(&mut s, &plain(ContentType::HANDSHAKE, msg));
+        rest = more;
+    }
+    assert_eq!(
+        seen,
+        [
+            HandshakeType::CERTIFICATE.0,
+            HandshakeType::CLIENT_KEY_EXCHANGE.0
+        ]
+    );
+    assert_eq!(
+        s.state(),
+        Some(rsatls::state_table::State::ExpectCertificateVerify)
+    );
+    assert_eq!(s.server_name(), Some("localhost"));
+}

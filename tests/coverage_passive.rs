@@ -380,7 +380,12 @@ fn handshake_bodies_that_do_not_parse_stop_their_direction_and_the_waiting_one()
     assert_eq!((c.len(), s.len()), (4, 6));
     // (client records, server records, events after the ClientHello's)
     let run = |c2s: Vec<Vec<u8>>, s2c: Vec<Vec<u8>>| {
-        decode(&c2s.concat(), &s2c.concat(), &keys, &mut SessionCache::default())
+        decode(
+            &c2s.concat(),
+            &s2c.concat(),
+            &keys,
+            &mut SessionCache::default(),
+        )
     };
 
     // A ServerHello of one byte.
@@ -388,7 +393,10 @@ fn handshake_bodies_that_do_not_parse_stop_their_direction_and_the_waiting_one()
     assert_eq!(events[1..], stops_both(S2C, "ServerHello does not parse"));
 
     // A Certificate whose chain length says 1 and holds nothing.
-    let events = run(c.clone(), vec![s[0].clone(), handshake_record(11, &[0, 0, 1])]);
+    let events = run(
+        c.clone(),
+        vec![s[0].clone(), handshake_record(11, &[0, 0, 1])],
+    );
     assert!(matches!(events[1], E::ServerHello { .. }), "{events:#?}");
     assert_eq!(events[2..], stops_both(S2C, "Certificate does not parse"));
 
@@ -398,14 +406,24 @@ fn handshake_bodies_that_do_not_parse_stop_their_direction_and_the_waiting_one()
         s.clone(),
     );
     assert!(matches!(events[2], E::ServerKey { .. }), "{events:#?}");
-    assert_eq!(events[3..], stops_both(C2S, "ClientKeyExchange does not parse"));
+    assert_eq!(
+        events[3..],
+        stops_both(C2S, "ClientKeyExchange does not parse")
+    );
 
     // A NewSessionTicket of three bytes, before the lifetime hint ends.
     let mut s2c = s.clone();
     s2c[3] = handshake_record(4, &[0, 0, 0]);
     let events = run(c.clone(), s2c);
     assert!(
-        matches!(events[events.len() - 3], E::Finished { from: C2S, verified: true, .. }),
+        matches!(
+            events[events.len() - 3],
+            E::Finished {
+                from: C2S,
+                verified: true,
+                ..
+            }
+        ),
         "{events:#?}"
     );
     assert_eq!(
@@ -427,7 +445,10 @@ fn a_finished_that_does_not_parse_stops_its_direction() {
     c[3] = client_key.seal(22, 0, &msg);
     let events = decode(&c.concat(), &hand.s2c, &keys, &mut SessionCache::default());
     assert!(
-        matches!(events[events.len() - 3], E::KeyExchange { result: Ok(_), .. }),
+        matches!(
+            events[events.len() - 3],
+            E::KeyExchange { result: Ok(_), .. }
+        ),
         "{events:#?}"
     );
     assert_eq!(
@@ -518,8 +539,7 @@ fn a_tls_1_3_server_hello_names_its_version_in_supported_versions() {
             compression_method: Compression::NULL,
             extensions: Some(vec![Extension::Unknown(ExtensionType(43), value.to_vec())]),
         };
-        let s2c =
-            common::prop_support::record(22, &HandshakeMessage::ServerHello(sh).to_bytes());
+        let s2c = common::prop_support::record(22, &HandshakeMessage::ServerHello(sh).to_bytes());
         let events = decode(&client_hello, &s2c, &keys, &mut SessionCache::default());
         assert!(matches!(events[1], E::ServerHello { .. }), "{events:#?}");
         assert_eq!(
@@ -598,7 +618,10 @@ fn the_sixty_fifth_handshake_of_a_connection_stops_the_client() {
     );
     // The 64th handshake alone decodes fully.
     let before = decode_chunks(
-        &[(C2S, &hand.c2s[..handshakes.0]), (S2C, &hand.s2c[..handshakes.1])],
+        &[
+            (C2S, &hand.c2s[..handshakes.0]),
+            (S2C, &hand.s2c[..handshakes.1]),
+        ],
         &keys,
         &mut SessionCache::default(),
         Limits::default(),
