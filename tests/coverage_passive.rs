@@ -633,9 +633,12 @@ fn the_sixty_fifth_handshake_of_a_connection_stops_the_client() {
 }
 
 /// The transcript bound the decoder derives from its limits (mod.rs:
-/// `4 * max_handshake_message + 2^16`).
+/// `4 * max_handshake_message + 2^16`, saturating).
 fn max_transcript(limits: Limits) -> usize {
-    4 * limits.max_handshake_message + (1 << 16)
+    limits
+        .max_handshake_message
+        .saturating_mul(4)
+        .saturating_add(1 << 16)
 }
 
 #[test]
@@ -783,4 +786,36 @@ fn application_data_past_the_queued_bytes_bound_stops_its_direction() {
             }
         ]
     );
+}
+
+#[test]
+fn limits_near_the_top_of_usize_decode_like_unbounded_ones() {
+    // `Limits` is the caller's: bounds derived from it saturate instead of
+    // wrapping. These values made the derived bounds wrap to 0 (transcript:
+    // 4 * (2^62 - 2^14) + 2^16 = 2^64) and to less than one record (queued
+    // data: 2 * (2^63 - 1) + 2 * MAX_CIPHERTEXT), which stopped a normal
+    // session with Limit in a release build and panicked in a debug one.
+    let mut hand = keyed(41);
+    hand.data(true, &[b'c'; 3000]);
+    hand.data(false, &[b's'; 3000]);
+    let huge = Limits {
+        max_buffered: usize::MAX / 2,
+        max_handshake_message: (1 << 62) - (1 << 14),
+    };
+    let decode_with = |limits: Limits| {
+        decode_chunks(
+            &[(C2S, &hand.c2s[..]), (S2C, &hand.s2c[..])],
+            &keys(&["rsa2048"]),
+            &mut SessionCache::default(),
+            limits,
+        )
+    };
+    let events = decode_with(huge);
+    assert_eq!(events, decode_with(Limits::default()));
+    assert!(
+        !events.iter().any(|e| matches!(e, E::Stopped { .. })),
+        "{events:?}"
+    );
+    assert_eq!(data_of(&events, C2S), [b'c'; 3000]);
+    assert_eq!(data_of(&events, S2C), [b's'; 3000]);
 }

@@ -611,7 +611,8 @@ impl ConnectionDecoder {
             keys,
             cache,
             events: &mut self.events,
-            max_transcript: 4 * max + (1 << 16),
+            // Saturating: `Limits` is the caller's, and may be anything.
+            max_transcript: max.saturating_mul(4).saturating_add(1 << 16),
         };
         if let Err(fail) = self.follower.handle_message(from, &msg, &mut ctx) {
             self.fail(from, fail);
@@ -660,7 +661,8 @@ impl ConnectionDecoder {
             }
             ContentType::APPLICATION_DATA => {
                 let queue = &self.events;
-                let bound = 2 * self.limits.max_buffered + 2 * MAX_CIPHERTEXT;
+                let bound =
+                    (self.limits.max_buffered.saturating_mul(2)).saturating_add(2 * MAX_CIPHERTEXT);
                 if queue.events.len() >= MAX_QUEUED_EVENTS || queue.data > bound {
                     self.stop(from, StopReason::Limit);
                     return true;
@@ -712,8 +714,10 @@ impl ConnectionDecoder {
                     self.stop(from, StopReason::Malformed("empty handshake record"));
                     return true;
                 }
-                let bound =
-                    self.limits.max_handshake_message + HANDSHAKE_HEADER_LEN + MAX_CIPHERTEXT;
+                let bound = self
+                    .limits
+                    .max_handshake_message
+                    .saturating_add(HANDSHAKE_HEADER_LEN + MAX_CIPHERTEXT);
                 if dir.handshake.len() + plaintext.len() > bound {
                     self.stop(from, StopReason::Limit);
                     return true;
