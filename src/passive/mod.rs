@@ -661,8 +661,11 @@ impl ConnectionDecoder {
             }
             ContentType::APPLICATION_DATA => {
                 let queue = &self.events;
-                let bound =
-                    (self.limits.max_buffered.saturating_mul(2)).saturating_add(2 * MAX_CIPHERTEXT);
+                let bound = self
+                    .limits
+                    .max_buffered
+                    .saturating_mul(2)
+                    .saturating_add(2 * MAX_CIPHERTEXT);
                 if queue.events.len() >= MAX_QUEUED_EVENTS || queue.data > bound {
                     self.stop(from, StopReason::Limit);
                     return true;
