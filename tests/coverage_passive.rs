@@ -6,6 +6,7 @@
 mod common;
 mod passive_support;
 
+use common::prop_support::split_records;
 use passive_support::*;
 use rsatls::passive::{
     ConnectionDecoder, Limits, ServerKeys, SessionCache, StopReason, Undecryptable,
@@ -313,18 +314,6 @@ fn a_client_hello_split_over_two_records_is_reassembled() {
     let split = decode(&c2s, b"", &keys, &mut SessionCache::default());
     assert!(matches!(split[0], E::ClientHello { .. }), "{split:#?}");
     assert_eq!(split, whole);
-}
-
-/// Each record of a flight, header included.
-fn split_records(flight: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut rest = flight;
-    while rest.len() >= 5 {
-        let len = 5 + usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-        out.push(rest[..len].to_vec());
-        rest = &rest[len..];
-    }
-    out
 }
 
 /// A plaintext handshake record holding one message of type `typ`.
