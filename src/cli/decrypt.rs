@@ -6,7 +6,8 @@
 //! comes, so memory stays bounded by the reassembler's and the decoder's
 //! limits whatever the capture's size; no session's plaintext is held.
 
-mod output;
+/// Also the hex formatting `rsatls demo` shares.
+pub(super) mod output;
 mod report;
 mod select;
 

@@ -13,6 +13,7 @@ use rsatls::{
 };
 
 use super::certgen::{self, SanEntry};
+use super::decrypt::output::{hex, hex_head};
 use super::wire::handshake_messages;
 use super::{Failure, outln};
 
@@ -42,18 +43,6 @@ impl Secrets {
             .iter()
             .find(|(l, ..)| l == label)
             .map(|(_, _, s)| s.clone())
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The first `n` bytes in hex, with an ellipsis and the length when there are more.
-fn hex_head(bytes: &[u8], n: usize) -> String {
-    match bytes.len() > n {
-        true => format!("{}… ({} bytes)", hex(&bytes[..n]), bytes.len()),
-        false => format!("{} ({} bytes)", hex(bytes), bytes.len()),
     }
 }
 

@@ -92,7 +92,7 @@ impl Out {
 }
 
 /// Lower-case hex.
-pub(super) fn hex(bytes: &[u8]) -> String {
+pub(in crate::cli) fn hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
         s.push(char::from(DIGITS[usize::from(b >> 4)]));
@@ -103,7 +103,7 @@ pub(super) fn hex(bytes: &[u8]) -> String {
 
 /// The first `n` bytes in hex, with an ellipsis and the length when there
 /// are more (as `rsatls demo` shows them).
-pub(super) fn hex_head(bytes: &[u8], n: usize) -> String {
+pub(in crate::cli) fn hex_head(bytes: &[u8], n: usize) -> String {
     match bytes.get(..n) {
         Some(head) if bytes.len() > n => format!("{}… ({} bytes)", hex(head), bytes.len()),
         _ => format!("{} ({} bytes)", hex(bytes), bytes.len()),
