@@ -124,8 +124,11 @@ impl DirectionState {
         let Some(header) = rest.first_chunk::<HEADER_LEN>() else {
             return Next::Partial;
         };
+        // Five bytes always decode; were that ever to change, bytes that are
+        // not a header are not TLS (never "wait for more", which would only
+        // end at the buffer limit).
         let Ok(header) = RecordHeader::decode(header) else {
-            return Next::Partial;
+            return Next::NotTls;
         };
         // Content types 20..=24 (24 is heartbeat, RFC 6520) and SSL 3.0 or a
         // TLS record version: anything else is not TLS (an SSLv2 hello, or
