@@ -524,6 +524,62 @@ async fn fatal_alert_linger_ends_after_a_second() {
     assert_eq!(got, [21, 3, 3, 0, 2, 2, 22]);
 }
 
+/// A handshake limit shorter than the linger ends the linger, not the verdict:
+/// the error is still the alert's, not `TimedOut` (found by CI as a flaky
+/// `rsatls serve` log test: a client that sent HTTP and stayed connected was
+/// logged `end="timeout"` whenever its bytes came a tick after the accept).
+#[tokio::test]
+async fn a_handshake_limit_inside_the_linger_reports_the_alert() {
+    let (mut peer, s) = tcp_pair().await;
+    peer.write_all(&[0x16, 0x03, 0x03, 0xff, 0xff])
+        .await
+        .unwrap();
+    let timeouts = Timeouts {
+        handshake: Some(Duration::from_millis(100)),
+        idle: None,
+    };
+    let started = Instant::now();
+    let err = bounded(STEP, "accept", accept(server_config(), s, rng(2), timeouts))
+        .await
+        .unwrap_err();
+    assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
+    // Cut short by the handshake limit, not the linger's second.
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    let mut got = Vec::new();
+    bounded(STEP, "peer read", peer.read_to_end(&mut got))
+        .await
+        .unwrap();
+    assert_eq!(got, [21, 3, 3, 0, 2, 2, 22]);
+}
+
+/// The same for the idle limit once established: a peer that sends a bad
+/// record and stays connected gets the alert, and the read reports it.
+#[tokio::test]
+async fn an_idle_limit_inside_the_linger_reports_the_alert() {
+    bounded(STEP, "idle inside linger", async {
+        let server_timeouts = Timeouts {
+            handshake: Some(STEP),
+            idle: Some(Duration::from_millis(100)),
+        };
+        let (mut client, mut server) =
+            established(SUITES[0], Timeouts::default(), server_timeouts).await;
+        // Straight onto the transport: a header announcing more than 2^14 + 2048.
+        client
+            .get_mut()
+            .write_all(&[0x17, 0x03, 0x03, 0xff, 0xff])
+            .await
+            .unwrap();
+        let err = server.read(&mut [0u8; 16]).await.unwrap_err();
+        assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
+        drop(client);
+    })
+    .await;
+}
+
 /// `pump` when the peer closes first: its data reaches the output, our
 /// close_notify answers its close (the peer's read ends cleanly), and pump
 /// returns although the input never ended.

@@ -25,6 +25,8 @@
 //!   read (and dropped) what the peer still sent, for up to 1 s and 256 KiB, so
 //!   that closing the socket does not reset the connection before the peer has
 //!   read the alert (this uses `tokio::time`, so it too needs the time driver);
+//!   a handshake or idle limit that passes during that wait cuts it short and
+//!   the TLS error is still what is returned, not `TimedOut`;
 //! - [`pump`] copies both ways between a stream and any reader/writer pair;
 //! - a server whose configuration offloads the private-key operation
 //!   ([`ServerConfig::with_private_key_offload`]) runs it on a [`KeyPool`]'s

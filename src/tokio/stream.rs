@@ -166,12 +166,7 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
         match limit {
             Some(limit) => match ::tokio::time::timeout(limit, run).await {
                 Ok(done) => done?,
-                Err(_) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        "TLS handshake timed out",
-                    ));
-                }
+                Err(_) => return Err(self.timed_out("TLS handshake timed out")),
             },
             None => run.await?,
         }
@@ -464,11 +459,18 @@ impl<R: Role, IO: AsyncRead + AsyncWrite + Unpin> TlsStream<R, IO> {
             timer.as_mut().reset(deadline);
         }
         match timer.as_mut().poll(cx) {
-            Poll::Ready(()) => Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "TLS connection idle timeout",
-            )),
+            Poll::Ready(()) => Err(self.timed_out("TLS connection idle timeout")),
             Poll::Pending => Ok(()),
+        }
+    }
+
+    /// The error a limit that has passed reports: the connection's own error
+    /// when it had already failed and was only lingering (the alert is sent,
+    /// the limit just cut the wait for the peer's EOF short), else `TimedOut`.
+    fn timed_out(&self, what: &'static str) -> io::Error {
+        match self.conn.error() {
+            Some(err) => to_io(err.clone()),
+            None => io::Error::new(io::ErrorKind::TimedOut, what),
         }
     }
 
