@@ -502,53 +502,49 @@ async fn fatal_alert_lingers_for_a_peer_still_sending() {
     assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
 }
 
-/// The linger is bounded in time: a peer that neither sends nor closes after
-/// the alert holds the failing side for about a second, not for ever.
-#[tokio::test]
-async fn fatal_alert_linger_ends_after_a_second() {
+/// A bad record header to a fresh `accept` with `timeouts`, from a peer that
+/// then neither sends nor closes. Returns accept's error and how long it took,
+/// after checking that the peer read the alert and then the FIN.
+async fn accept_a_bad_header(timeouts: Timeouts) -> (std::io::Error, Duration) {
     let (mut peer, s) = tcp_pair().await;
     let started = Instant::now();
-    let server = tokio::spawn(accept(server_config(), s, rng(2), Timeouts::NONE));
+    let server = tokio::spawn(accept(server_config(), s, rng(2), timeouts));
     peer.write_all(&[0x16, 0x03, 0x03, 0xff, 0xff])
         .await
         .unwrap();
     let err = bounded(STEP, "accept", server).await.unwrap().unwrap_err();
     let took = started.elapsed();
-    assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
-    assert!(took < Duration::from_secs(3), "lingered {took:?}");
-    // The peer is still connected and silent: the alert and then the FIN.
     let mut got = Vec::new();
     bounded(STEP, "peer read", peer.read_to_end(&mut got))
         .await
         .unwrap();
     assert_eq!(got, [21, 3, 3, 0, 2, 2, 22]);
+    (err, took)
+}
+
+/// The linger is bounded in time: a peer that neither sends nor closes after
+/// the alert holds the failing side for about a second, not for ever.
+#[tokio::test]
+async fn fatal_alert_linger_ends_after_a_second() {
+    let (err, took) = accept_a_bad_header(Timeouts::NONE).await;
+    assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
+    assert!(took < Duration::from_secs(3), "lingered {took:?}");
 }
 
 /// A handshake limit shorter than the linger ends the linger, not the verdict:
 /// the error is still the alert's, not `TimedOut` (found by CI as a flaky
 /// `rsatls serve` log test: a client that sent HTTP and stayed connected was
 /// logged `end="timeout"` whenever its bytes came a tick after the accept).
+/// How soon accept returns is not asserted: a wall-clock bound flakes on a
+/// shared machine.
 #[tokio::test]
 async fn a_handshake_limit_inside_the_linger_reports_the_alert() {
-    let (mut peer, s) = tcp_pair().await;
-    peer.write_all(&[0x16, 0x03, 0x03, 0xff, 0xff])
-        .await
-        .unwrap();
-    let timeouts = Timeouts {
+    let (err, _) = accept_a_bad_header(Timeouts {
         handshake: Some(Duration::from_millis(100)),
         idle: None,
-    };
-    // The limit (100 ms) passes inside the linger (1 s). How soon accept
-    // returns is not asserted: a wall-clock bound flakes on a shared machine.
-    let err = bounded(STEP, "accept", accept(server_config(), s, rng(2), timeouts))
-        .await
-        .unwrap_err();
+    })
+    .await;
     assert_eq!(tls_error(&err), Some(&Error::RecordOverflow), "{err}");
-    let mut got = Vec::new();
-    bounded(STEP, "peer read", peer.read_to_end(&mut got))
-        .await
-        .unwrap();
-    assert_eq!(got, [21, 3, 3, 0, 2, 2, 22]);
 }
 
 /// The same for the idle limit once established: a peer that sends a bad
