@@ -34,6 +34,9 @@ use rsatls::{Endpoint, Error};
 
 const REGRESSIONS: &str = "proptest-regressions/prop_model.txt";
 
+/// What sealing adds to a record's fragment: explicit nonce and tag.
+const SEAL_OVERHEAD: usize = 24;
+
 const CLIENT: usize = 0;
 const SERVER: usize = 1;
 
@@ -167,6 +170,24 @@ enum Action {
 }
 
 impl Model {
+    /// Before any step: the client's ClientHello on its way.
+    fn initial(suite: &'static Suite, seeds: (u64, u64)) -> Self {
+        let mut queues = [VecDeque::new(), VecDeque::new()];
+        queues[CLIENT].push_back(Entry::Known {
+            label: Label::ClientHello,
+            sealed: None,
+            corrupted: false,
+        });
+        Model {
+            suite,
+            seeds,
+            sides: Default::default(),
+            queues,
+            outcome: Outcome::Nothing,
+            emitted: [vec![Label::ClientHello], vec![]],
+        }
+    }
+
     fn emit(&mut self, side: usize, label: Label, protected: bool) {
         let sealed = match protected {
             true => {
@@ -275,7 +296,7 @@ impl Model {
         // header: a sealed record of more than 2^14 - 24 bytes of data is too
         // long to be plaintext, whatever its content.
         if let (Label::Data(d), Some(_)) = (&label, sealed)
-            && d.len() + 24 > 1 << 14
+            && d.len() + SEAL_OVERHEAD > 1 << 14
         {
             return self.fail(r, Fail::RecordOverflow);
         }
@@ -430,22 +451,7 @@ impl ReferenceStateMachine for Reference {
             ]),
             any::<(u64, u64)>(),
         )
-            .prop_map(|(suite, seeds)| {
-                let mut queues = [VecDeque::new(), VecDeque::new()];
-                queues[CLIENT].push_back(Entry::Known {
-                    label: Label::ClientHello,
-                    sealed: None,
-                    corrupted: false,
-                });
-                Model {
-                    suite,
-                    seeds,
-                    sides: Default::default(),
-                    queues,
-                    outcome: Outcome::Nothing,
-                    emitted: [vec![Label::ClientHello], vec![]],
-                }
-            })
+            .prop_map(|(suite, seeds)| Model::initial(suite, seeds))
             .boxed()
     }
 
@@ -503,7 +509,7 @@ impl Real {
 }
 
 fn record_matches(rec: &[u8], label: &Label, protected: bool) -> bool {
-    let overhead = if protected { 24 } else { 0 };
+    let overhead = if protected { SEAL_OVERHEAD } else { 0 };
     let (typ, len) = match label {
         Label::ClientHello | Label::ServerFlight | Label::ClientKeyExchange => {
             return rec[0] == HANDSHAKE && !protected;
@@ -740,21 +746,7 @@ prop_state_machine! {
 /// Replays `actions` from the initial model with the given seeds, step by step
 /// as the state-machine runner does.
 fn replay(seeds: (u64, u64), actions: &[Action]) {
-    let mut m = Model {
-        suite: &TLS_RSA_WITH_AES_128_GCM_SHA256,
-        seeds,
-        sides: Default::default(),
-        queues: [
-            VecDeque::from([Entry::Known {
-                label: Label::ClientHello,
-                sealed: None,
-                corrupted: false,
-            }]),
-            VecDeque::new(),
-        ],
-        outcome: Outcome::Nothing,
-        emitted: [vec![Label::ClientHello], vec![]],
-    };
+    let mut m = Model::initial(&TLS_RSA_WITH_AES_128_GCM_SHA256, seeds);
     let mut real = Test::init_test(&m);
     for action in actions {
         m = Reference::apply(m, action);
